@@ -1,0 +1,30 @@
+"""Command line entry point (Typer).
+
+Sub-commands live in small modules; each exposes ``register(app)``.  Heavy
+libraries are imported inside the commands, never at import time, so that
+``quarantine verify TEXT`` starts fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="quarantine",
+    help="植物检疫证书签发与核验 / Signed plant-quarantine certificates: issue, verify, decode.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_all() -> None:
+    from quarantine.cli import decode
+
+    decode.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_all()
+    app()

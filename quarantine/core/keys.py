@@ -1,0 +1,175 @@
+"""Signing and verification keys (Ed25519 by default, ES256 accepted).
+
+``kid`` is the first 8 bytes of SHA-256 over the key's SubjectPublicKeyInfo
+(DESIGN §4).  ES256 signatures are exactly 64 bytes r‖s; anything else is
+refused before any arithmetic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from quarantine.errors import InputError
+
+ALG_EDDSA: Final = -8
+ALG_ES256: Final = -7
+ALG_NAMES: Final = {ALG_EDDSA: "EdDSA", ALG_ES256: "ES256"}
+_P256_ORDER_BYTES: Final = 32
+
+PublicKeyObject = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+PrivateKeyObject = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+
+class KeyError_(InputError):
+    """A key that cannot be used."""
+
+
+def kid_of(spki_der: bytes) -> bytes:
+    """The 8-byte key identifier of a SubjectPublicKeyInfo."""
+    return hashlib.sha256(spki_der).digest()[:8]
+
+
+def _alg_of(key: PublicKeyObject) -> int:
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return ALG_EDDSA
+    if isinstance(key.curve, ec.SECP256R1):
+        return ALG_ES256
+    raise KeyError_(
+        "KEY_UNSUPPORTED", "不支持的密钥类型", "only Ed25519 and P-256 keys are supported"
+    )
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A verification key with its algorithm and kid."""
+
+    key: PublicKeyObject = field(repr=False, compare=False)
+    spki_der: bytes
+    alg: int
+    kid: bytes
+
+    @classmethod
+    def from_object(cls, key: PublicKeyObject) -> PublicKey:
+        spki = key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return cls(key=key, spki_der=spki, alg=_alg_of(key), kid=kid_of(spki))
+
+    @classmethod
+    def from_spki(cls, spki_der: bytes) -> PublicKey:
+        try:
+            key = serialization.load_der_public_key(spki_der)
+        except (ValueError, TypeError) as exc:
+            raise KeyError_(
+                "KEY_MALFORMED", "公钥无法解析", f"public key cannot be parsed: {exc}"
+            ) from exc
+        if not isinstance(key, (ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey)):
+            raise KeyError_(
+                "KEY_UNSUPPORTED", "不支持的密钥类型", "only Ed25519 and P-256 keys are supported"
+            )
+        return cls.from_object(key)
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> PublicKey:
+        try:
+            key = serialization.load_pem_public_key(pem)
+        except (ValueError, TypeError) as exc:
+            raise KeyError_(
+                "KEY_MALFORMED", "公钥无法解析", f"public key cannot be parsed: {exc}"
+            ) from exc
+        if not isinstance(key, (ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey)):
+            raise KeyError_(
+                "KEY_UNSUPPORTED", "不支持的密钥类型", "only Ed25519 and P-256 keys are supported"
+            )
+        return cls.from_object(key)
+
+    def to_pem(self) -> bytes:
+        return self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def verify(self, signature: bytes, message: bytes) -> bool:
+        """True only for a valid signature in COSE form (Ed25519 or ES256 r‖s)."""
+        if len(signature) != 64:
+            return False
+        try:
+            if isinstance(self.key, ed25519.Ed25519PublicKey):
+                self.key.verify(signature, message)
+            else:
+                r = int.from_bytes(signature[:_P256_ORDER_BYTES], "big")
+                s = int.from_bytes(signature[_P256_ORDER_BYTES:], "big")
+                self.key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A private key that signs in COSE form."""
+
+    key: PrivateKeyObject = field(repr=False)
+    public: PublicKey
+
+    @classmethod
+    def from_object(cls, key: PrivateKeyObject) -> Signer:
+        return cls(key=key, public=PublicKey.from_object(key.public_key()))
+
+    @classmethod
+    def generate(cls, alg: int = ALG_EDDSA) -> Signer:
+        if alg == ALG_EDDSA:
+            return cls.from_object(ed25519.Ed25519PrivateKey.generate())
+        if alg == ALG_ES256:
+            return cls.from_object(ec.generate_private_key(ec.SECP256R1()))
+        raise KeyError_("ALG_UNSUPPORTED", "不支持的算法", f"unsupported algorithm {alg}")
+
+    @classmethod
+    def from_pem(cls, pem: bytes, password: bytes | None) -> Signer:
+        try:
+            key = serialization.load_pem_private_key(pem, password=password)
+        except (ValueError, TypeError) as exc:
+            raise KeyError_(
+                "KEY_MALFORMED",
+                "私钥无法读取（口令错误或格式无效）",
+                f"private key cannot be read: {exc}",
+            ) from exc
+        if not isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
+            raise KeyError_(
+                "KEY_UNSUPPORTED", "不支持的密钥类型", "only Ed25519 and P-256 keys are supported"
+            )
+        return cls.from_object(key)
+
+    def to_pem(self, password: bytes | None) -> bytes:
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(password)
+            if password
+            else serialization.NoEncryption()
+        )
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+
+    @property
+    def alg(self) -> int:
+        return self.public.alg
+
+    @property
+    def kid(self) -> bytes:
+        return self.public.kid
+
+    def sign(self, message: bytes) -> bytes:
+        if isinstance(self.key, ed25519.Ed25519PrivateKey):
+            return self.key.sign(message)
+        der = self.key.sign(message, ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return r.to_bytes(_P256_ORDER_BYTES, "big") + s.to_bytes(_P256_ORDER_BYTES, "big")
