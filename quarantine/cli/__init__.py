@@ -19,8 +19,11 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from quarantine.cli import decode
+    from quarantine.cli import decode, issue, keys, verify
 
+    keys.register(app)
+    issue.register(app)
+    verify.register(app)
     decode.register(app)
 
 

@@ -170,6 +170,7 @@ class Signer:
     def sign(self, message: bytes) -> bytes:
         if isinstance(self.key, ed25519.Ed25519PrivateKey):
             return self.key.sign(message)
-        der = self.key.sign(message, ec.ECDSA(hashes.SHA256()))
+        # RFC 6979 deterministic nonces: no dependence on the RNG at signing time.
+        der = self.key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
         r, s = decode_dss_signature(der)
         return r.to_bytes(_P256_ORDER_BYTES, "big") + s.to_bytes(_P256_ORDER_BYTES, "big")

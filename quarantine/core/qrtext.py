@@ -59,7 +59,7 @@ def bytes_to_digits(data: bytes) -> str:
 
 def digits_to_bytes(digits: str) -> bytes:
     """Inverse of :func:`bytes_to_digits`; ``DigitsError`` for impossible strings."""
-    if not digits.isascii() or not digits.isdigit():
+    if digits and not (digits.isascii() and digits.isdigit()):
         raise DigitsError(
             "DIGITS_MALFORMED", "数字串含有非数字字符", "payload digits contain non-digits"
         )

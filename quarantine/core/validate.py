@@ -16,10 +16,11 @@ from quarantine.errors import InputError
 MAX_ITEMS: Final = 10
 MAX_NAME: Final = 60
 MAX_TEXT: Final = 200
+#: Sanity bounds on the validity span; each agency's policy sets the real one.
 MAX_VALIDITY_DAYS: Final = {
-    Kind.TRANSPORT: 60,
-    Kind.PRODUCING_AREA: 366,
-    Kind.REQUIREMENT: 366,
+    Kind.TRANSPORT: 400,
+    Kind.PRODUCING_AREA: 400,
+    Kind.REQUIREMENT: 400,
     Kind.PROJECT: 3660,
 }
 ID_NUMBER_RE: Final = re.compile(r"^\d{17}[\dX]$")

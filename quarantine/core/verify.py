@@ -215,3 +215,10 @@ def _with_agency_names(cert: Certificate, trust: TrustList) -> Certificate:
             trust.agency_name(delegating.region) or (member.name if member else ""),
         )
     return replace(cert, issuing_agency=issuing, delegating_agency=delegating)
+
+
+def decode_unverified(text: str, *, max_payload: int = compress.DEFAULT_MAX_OUTPUT) -> tuple[Certificate, cose.Sign1]:
+    """The content of a QR text WITHOUT checking its signature (for display only)."""
+    parsed = qrtext.decode(text)
+    msg = cose.decode_sign1(compress.unpack(parsed.payload, max_output=max_payload))
+    return codec.decode_content(msg.payload), msg

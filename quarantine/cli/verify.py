@@ -1,0 +1,229 @@
+"""``quarantine verify`` and ``quarantine show``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from quarantine.cli.common import (
+    EXIT_NOT_VALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    guarded,
+    parse_now,
+    print_json_line,
+)
+from quarantine.cli.inputs import Item, expand
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from quarantine.core.trust import TrustList
+    from quarantine.core.verify import Report
+
+_MARK = {
+    "VALID": "✔ 有效 / VALID",
+    "INVALID": "✘ 无效 / INVALID",
+    "NOT_A_CERTIFICATE": "? 不是证书 / NOT A CERTIFICATE",
+}
+
+
+def _print_report(label: str, report: Report, extra: dict[str, Any]) -> None:
+    typer.echo(label)
+    cert = report.certificate
+    head = _MARK[report.verdict.value]
+    if cert is not None:
+        head += f"  {cert.kind.title_zh} {cert.number}"
+    typer.echo(f"  {head}")
+    if cert is not None:
+        issuer = report.issuer_name or cert.issuing_agency.region
+        typer.echo(f"  签发机关 Issuer: {issuer} ({report.issuer_region})")
+        typer.echo(f"  有效期 Valid: {cert.valid_from} – {cert.valid_to}")
+        for party, title in (
+            (cert.consignor, "发货 Consignor"),
+            (cert.consignee, "收货 Consignee"),
+            (cert.producer, "生产 Producer"),
+        ):
+            if party is not None:
+                typer.echo(f"  {title}: {party.name}")
+        if cert.conveyance is not None:
+            typer.echo(f"  运输工具 Vehicle: {cert.conveyance.type} {cert.conveyance.identifier}")
+        if cert.route is not None:
+            from quarantine.reference import region_table
+
+            names = region_table()
+            stops = [cert.route.origin, *cert.route.via, cert.route.destination]
+            typer.echo("  路线 Route: " + " → ".join(f"{names.full_name(c)}({c})" for c in stops))
+        for item in cert.items:
+            spec = f" {item.specification}" if item.specification else ""
+            typer.echo(f"    · {item.product}{spec}  {item.quantity.normalize():f} {item.unit}")
+    for r in report.reasons:
+        sign = {"error": "✘", "warning": "!", "info": "i"}[r.severity.value]
+        detail = f" ({r.detail})" if r.detail else ""
+        typer.echo(f"  {sign} [{r.code}] {r.message_zh} / {r.message_en}{detail}")
+    if "stage" in extra:
+        typer.echo(f"  图像 image: stage {extra['stage']}")
+
+
+def _load_trust(trust: Path | None, anchor: Path | None) -> TrustList:
+    from quarantine import trustfile
+    from quarantine.settings import Settings
+
+    settings = Settings.from_env()
+    return trustfile.load(trust or settings.trust_list, anchor or settings.trust_anchor)
+
+
+def _codes_from_image(
+    item: Item,
+) -> tuple[list[tuple[str, dict[str, Any]]], tuple[str, str, str] | None]:
+    from quarantine.errors import InputError
+    from quarantine.imaging import decode_image_file
+
+    assert item.image is not None
+    try:
+        result = decode_image_file(item.image)
+    except InputError as exc:
+        return [], (exc.code, exc.message_zh, exc.message_en)
+    if not result.codes:
+        hints = ", ".join(result.hints) or "-"
+        return [], (
+            "NO_CODE_FOUND",
+            f"图像中未找到二维码（提示：{hints}）",
+            f"no QR code found in the image (hints: {hints})",
+        )
+    return [
+        (
+            code.text,
+            {
+                "stage": code.stage,
+                "position": [list(p) for p in code.position],
+                "ms": round(result.ms, 1),
+            },
+        )
+        for code in result.codes
+    ], None
+
+
+def _resolve(item: Item) -> tuple[tuple[str, str, str] | None, list[tuple[str, dict[str, Any]]]]:
+    """The input's error, or the QR texts it holds (with image details)."""
+    if item.error is not None:
+        return item.error, []
+    if item.image is not None:
+        texts, error = _codes_from_image(item)
+        return error, texts
+    return None, [(item.text or "", {})]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def verify(
+        inputs: Annotated[
+            list[str],
+            typer.Argument(
+                help="QR 文本、文本文件、图像或文件夹 / QR texts, text files, images or folders; '-' reads stdin"
+            ),
+        ],
+        json_out: Annotated[
+            bool, typer.Option("--json", help="每个输入一行 JSON / one JSON object per line")
+        ] = False,
+        now: Annotated[
+            str | None, typer.Option(help="核验时间 ISO 8601 / verify as of this time")
+        ] = None,
+        trust: Annotated[
+            Path | None, typer.Option(help="信任列表文件 / signed trust list file")
+        ] = None,
+        anchor: Annotated[
+            Path | None, typer.Option(help="信任锚公钥 PEM / trust anchor public key(s)")
+        ] = None,
+        skew: Annotated[
+            int | None, typer.Option(help="允许的时钟偏差（秒）/ allowed clock skew, seconds")
+        ] = None,
+    ) -> None:
+        """离线核验证书二维码 / Verify certificate QR codes offline."""
+        from quarantine.core.verify import verify_text
+        from quarantine.settings import Settings
+
+        at: datetime = parse_now(now)
+        trust_list = guarded(lambda: _load_trust(trust, anchor))
+        allowed = timedelta(
+            seconds=skew if skew is not None else Settings.from_env().clock_skew_seconds
+        )
+        worst = EXIT_OK
+        for item in expand(inputs):
+            error, texts = _resolve(item)
+            if error is not None:
+                code, zh, en = error
+                worst = EXIT_USAGE if code not in ("NO_CODE_FOUND",) else max(worst, EXIT_NOT_VALID)
+                if json_out:
+                    print_json_line(
+                        {
+                            "input": item.label,
+                            "verdict": None,
+                            "reasons": [code],
+                            "certificate": None,
+                            "error": {"code": code, "zh": zh, "en": en},
+                        }
+                    )
+                else:
+                    typer.echo(f"{item.label}\n  ✘ [{code}] {zh} / {en}")
+                continue
+            for index, (text, extra) in enumerate(texts):
+                report = verify_text(text, trust=trust_list, now=at, skew=allowed)
+                if report.verdict.value != "VALID" and worst == EXIT_OK:
+                    worst = EXIT_NOT_VALID
+                if json_out:
+                    line: dict[str, Any] = {"input": item.label, **report.to_dict()}
+                    if item.image is not None:
+                        line["image"] = {"index": index, **extra}
+                    print_json_line(line)
+                else:
+                    _print_report(item.label, report, extra)
+        raise typer.Exit(worst)
+
+    @app.command()
+    def show(
+        inputs: Annotated[
+            list[str],
+            typer.Argument(help="QR 文本、文本文件或图像 / QR texts, text files or images"),
+        ],
+    ) -> None:
+        """显示二维码中的证书内容（不核验签名）/ Print a QR's certificate content without verifying it."""
+        import json
+
+        from quarantine.core.document import to_document
+        from quarantine.core.keys import ALG_NAMES
+        from quarantine.core.verify import decode_unverified
+        from quarantine.errors import InputError
+
+        worst = EXIT_OK
+        for item in expand(inputs):
+            error, found = _resolve(item)
+            if error is not None:
+                typer.echo(f"{item.label}\n  ✘ [{error[0]}] {error[1]} / {error[2]}")
+                worst = EXIT_USAGE
+                continue
+            for text, _extra in found:
+                try:
+                    cert, msg = decode_unverified(text)
+                except InputError as exc:
+                    typer.echo(
+                        f"{item.label}\n  ✘ [{exc.code}] {exc.message_zh} / {exc.message_en}"
+                    )
+                    worst = max(worst, EXIT_NOT_VALID)
+                    continue
+                typer.echo(f"{item.label}  （未核验签名 / signature NOT verified）")
+                meta = {
+                    "alg": ALG_NAMES.get(msg.alg, str(msg.alg)),
+                    "kid": msg.kid.hex() if msg.kid else None,
+                }
+                typer.echo(
+                    json.dumps(
+                        {"signature": meta, "certificate": to_document(cert)},
+                        ensure_ascii=False,
+                        indent=2,
+                    )
+                )
+        raise typer.Exit(worst)

@@ -1,0 +1,1 @@
+"""Use cases over the core and the adapters (issue, verify, …)."""
