@@ -119,7 +119,7 @@ def _untext(value: object, what: str) -> str:
             raise PayloadContentError(f"{what}: bad GB 18030 text") from None
     else:
         raise PayloadContentError(f"{what}: expected text")
-    if len(text) > MAX_TEXT_BYTES or any(ord(c) < 32 for c in text):
+    if len(text) > MAX_TEXT_BYTES or not text.isprintable():
         raise PayloadContentError(f"{what}: text too long or with control characters")
     return text
 

@@ -52,7 +52,7 @@ class Sign1:
 
     def verify_with(self, key: PublicKey, external_aad: bytes = b"") -> bool:
         """True when ``key`` made this signature with the protected ``alg``."""
-        if self.alg != key.alg:
+        if type(self.alg) is not int or self.alg != key.alg:
             return False
         return key.verify(self.signature, self.to_be_signed(external_aad))
 
@@ -100,7 +100,7 @@ def decode_sign1(data: bytes, *, max_depth: int = 4) -> Sign1:
             "头部参数重复",
             "a header parameter is both protected and unprotected",
         )
-    if HEADER_CRIT in protected:
+    if HEADER_CRIT in protected or HEADER_CRIT in unprotected:
         raise CoseError(
             "COSE_CRIT", "含有不支持的关键头部参数", "critical header parameters are not supported"
         )
@@ -114,7 +114,7 @@ def decode_sign1(data: bytes, *, max_depth: int = 4) -> Sign1:
 def check_alg(msg: Sign1) -> int:
     """The protected ``alg`` if it is one we accept; ``CoseError`` otherwise."""
     alg = msg.alg
-    if alg not in SUPPORTED_ALGS:
+    if type(alg) is not int or alg not in SUPPORTED_ALGS:
         raise CoseError(
             "ALG_NOT_ALLOWED", "签名算法不被接受", f"signature algorithm {alg!r} is not accepted"
         )

@@ -39,10 +39,10 @@ def kid_of(spki_der: bytes) -> bytes:
     return hashlib.sha256(spki_der).digest()[:8]
 
 
-def _alg_of(key: PublicKeyObject) -> int:
+def _alg_of(key: object) -> int:
     if isinstance(key, ed25519.Ed25519PublicKey):
         return ALG_EDDSA
-    if isinstance(key.curve, ec.SECP256R1):
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         return ALG_ES256
     raise KeyError_(
         "KEY_UNSUPPORTED", "不支持的密钥类型", "only Ed25519 and P-256 keys are supported"

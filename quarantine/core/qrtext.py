@@ -24,9 +24,7 @@ _TAIL_BYTES: Final = {d: k for k, d in enumerate(_TAIL_DIGITS)}
 MARKER: Final = "C"
 #: Largest QR (version 40) holds 7,089 digits; anything longer is not ours.
 MAX_TEXT_CHARS: Final = 7089
-_TEXT_RE: Final = re.compile(
-    r"^(HTTPS?://([A-Z0-9.\-]+(?::[0-9]{1,5})?)((?:/[A-Z0-9.\-]+)*)/C/)([0-9]+)$", re.IGNORECASE
-)
+_PREFIX_RE: Final = re.compile(r"^HTTPS?://([A-Z0-9.\-]+(?::[0-9]{1,5})?)(?:/[A-Z0-9.\-]+)*/C/$", re.IGNORECASE)
 _ALNUM_RE: Final = re.compile(r"^[0-9A-Z $%*+\-./:]*$")
 
 
@@ -60,29 +58,26 @@ def bytes_to_digits(data: bytes) -> str:
 def digits_to_bytes(digits: str) -> bytes:
     """Inverse of :func:`bytes_to_digits`; ``DigitsError`` for impossible strings."""
     if digits and not (digits.isascii() and digits.isdigit()):
-        raise DigitsError(
-            "DIGITS_MALFORMED", "数字串含有非数字字符", "payload digits contain non-digits"
-        )
+        raise DigitsError("DIGITS_MALFORMED", "数字串含有非数字字符", "payload digits contain non-digits")
     full, tail = divmod(len(digits), BLOCK_DIGITS)
     if tail not in _TAIL_BYTES:
-        raise DigitsError(
-            "DIGITS_MALFORMED", "数字串长度无效", f"a payload cannot have {len(digits)} digits"
+        raise DigitsError("DIGITS_MALFORMED", "数字串长度无效", f"a payload cannot have {len(digits)} digits")
+    end = full * BLOCK_DIGITS
+    try:
+        out = b"".join(
+            [int(digits[i : i + BLOCK_DIGITS]).to_bytes(BLOCK_BYTES, "big") for i in range(0, end, BLOCK_DIGITS)]
         )
-    out = bytearray()
-    for i in range(full + (1 if tail else 0)):
-        chunk = digits[i * BLOCK_DIGITS : (i + 1) * BLOCK_DIGITS]
-        nbytes = BLOCK_BYTES if len(chunk) == BLOCK_DIGITS else _TAIL_BYTES[len(chunk)]
-        value = int(chunk)
-        if value >= 256**nbytes:
-            raise DigitsError("DIGITS_MALFORMED", "数字串数值越界", "a digit block is out of range")
-        out += value.to_bytes(nbytes, "big")
-    return bytes(out)
+        if tail:
+            out += int(digits[end:]).to_bytes(_TAIL_BYTES[tail], "big")
+    except OverflowError:
+        raise DigitsError("DIGITS_MALFORMED", "数字串数值越界", "a digit block is out of range") from None
+    return out
 
 
 def normalise_base_url(base_url: str) -> str:
     """``https://verify.example/qz`` → ``HTTPS://VERIFY.EXAMPLE/QZ/C/`` (QR alphanumeric)."""
     prefix = base_url.strip().rstrip("/").upper() + f"/{MARKER}/"
-    if not _ALNUM_RE.match(prefix) or _TEXT_RE.match(prefix + "0" * 3) is None:
+    if not _ALNUM_RE.match(prefix) or _PREFIX_RE.match(prefix) is None:
         raise ValueError(
             f"base URL {base_url!r} must be an http(s) URL of QR alphanumeric characters"
         )
@@ -97,17 +92,13 @@ def encode(base_url: str, payload: bytes) -> str:
 def decode(text: str) -> QrText:
     """Split a scanned QR text; ``NotOurs`` if it is not of our shape."""
     if len(text) > MAX_TEXT_CHARS + 200:
-        raise NotOurs(
-            "NOT_A_CERTIFICATE",
-            "不是检疫证书二维码（过长）",
-            "not a certificate QR code (too long)",
-        )
-    match = _TEXT_RE.match(text.strip())
-    if match is None:
+        raise NotOurs("NOT_A_CERTIFICATE", "不是检疫证书二维码（过长）", "not a certificate QR code (too long)")
+    text = text.strip()
+    cut = max(text.rfind("/C/"), text.rfind("/c/")) + 3
+    prefix, digits = text[:cut], text[cut:]
+    match = _PREFIX_RE.match(prefix) if cut > 3 and len(prefix) <= 200 else None
+    if match is None or not digits or not (digits.isascii() and digits.isdigit()):
         raise NotOurs("NOT_A_CERTIFICATE", "不是检疫证书二维码", "not a certificate QR code")
-    digits = match.group(4)
     if len(digits) > MAX_TEXT_CHARS:
         raise LimitExceeded("QR_TEXT_TOO_LONG", "二维码内容过长", "QR text is too long")
-    return QrText(
-        prefix=match.group(1).upper(), host=match.group(2).lower(), payload=digits_to_bytes(digits)
-    )
+    return QrText(prefix=prefix.upper(), host=match.group(1).lower(), payload=digits_to_bytes(digits))
