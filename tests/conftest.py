@@ -71,7 +71,15 @@ def make_trust(
 ) -> TrustList:
     regions = sorted({region for region, *_ in keys} | {"310000", "320000", "330000", "340000"})
     members = tuple(
-        Member(r, f"member {r}", f"member {r}", joined, left, hosts=("127.0.0.1:8000",), agencies={r: f"agency {r}"})
+        Member(
+            r,
+            f"member {r}",
+            f"member {r}",
+            joined,
+            left,
+            hosts=("127.0.0.1:8000",),
+            agencies={c: f"agency {c}" for c in (r, "330109") if c[:2] == r[:2]},
+        )
         for r in regions
     )
     trusted = tuple(TrustedKey(region, s.public, nb, na) for region, s, nb, na in keys)

@@ -8,8 +8,32 @@ import sys
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[1] / "quarantine" / "core"
-FORBIDDEN_MODULES = ("sqlalchemy", "fastapi", "starlette", "cv2", "zxingcpp", "pyzbar", "PIL", "qrcode", "typer", "yaml")
-FORBIDDEN_IMPORTS = {"os", "pathlib", "shutil", "tempfile", "glob", "socket", "urllib", "http", "requests", "httpx", "subprocess", "importlib"}
+FORBIDDEN_MODULES = (
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "cv2",
+    "zxingcpp",
+    "pyzbar",
+    "PIL",
+    "qrcode",
+    "typer",
+    "yaml",
+)
+FORBIDDEN_IMPORTS = {
+    "os",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "glob",
+    "socket",
+    "urllib",
+    "http",
+    "requests",
+    "httpx",
+    "subprocess",
+    "importlib",
+}
 
 
 def test_importing_the_core_loads_nothing_heavy() -> None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -110,9 +110,9 @@ def _text(value: str) -> str | bytes:
 
 
 def _untext(value: object, what: str) -> str:
-    if isinstance(value, str):
+    if type(value) is str:
         text = value
-    elif isinstance(value, bytes):
+    elif type(value) is bytes:
         try:
             text = value.decode("gb18030")
         except UnicodeDecodeError:
@@ -125,13 +125,13 @@ def _untext(value: object, what: str) -> str:
 
 
 def _int(value: object, what: str, lo: int = 0, hi: int = 2**53) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    if type(value) is not int or not lo <= value <= hi:  # bool is not int here
         raise PayloadContentError(f"{what}: expected an integer in [{lo}, {hi}]")
     return value
 
 
 def _list(value: object, what: str, lo: int, hi: int) -> list[Any]:
-    if not isinstance(value, list) or not lo <= len(value) <= hi:
+    if type(value) is not list or not lo <= len(value) <= hi:
         raise PayloadContentError(f"{what}: expected a list of {lo}..{hi} elements")
     return value
 
@@ -150,7 +150,7 @@ def _party(party: Party) -> Any:
 
 
 def _unparty(value: object, what: str) -> Party:
-    if isinstance(value, list):
+    if type(value) is list:
         items = _list(value, what, 2, 2)
         return Party(_untext(items[0], what), registration=_untext(items[1], what))
     return Party(_untext(value, what))
@@ -165,7 +165,7 @@ def _quantity(q: Decimal) -> Any:
 
 
 def _unquantity(value: object, what: str) -> Decimal:
-    if isinstance(value, list):
+    if type(value) is list:
         mantissa, exponent = _list(value, what, 2, 2)
         return Decimal(_int(mantissa, what, 1, 10**12)).scaleb(_int(exponent, what, -6, -1))
     return Decimal(_int(value, what, 1, 10**12))
@@ -184,7 +184,7 @@ def _spec(text: str) -> Any:
 
 
 def _unspec(value: object, what: str) -> str:
-    if not isinstance(value, list):
+    if type(value) is not list:
         return _untext(value, what)
     parts = _list(value, what, 3, 4)
     measure = SPEC_MEASURES.get(_int(parts[0], what))
@@ -218,14 +218,14 @@ def _unitem(value: object, what: str) -> LineItem:
     parts = _list(value, what, 3, 5)
     product_raw, unit_raw, qty_raw = parts[:3]
     variety = ""
-    if isinstance(product_raw, int) and not isinstance(product_raw, bool):
+    if type(product_raw) is int:
         entry = SPECIES.get(product_raw)
         if entry is None:
             raise PayloadContentError(f"{what}: unknown species code {product_raw}")
         product, variety = entry
     else:
         product = _untext(product_raw, what)
-    if isinstance(unit_raw, int) and not isinstance(unit_raw, bool):
+    if type(unit_raw) is int:
         unit = UNITS.get(unit_raw)
         if unit is None:
             raise PayloadContentError(f"{what}: unknown unit code {unit_raw}")
@@ -319,9 +319,12 @@ def to_payload_map(cert: Certificate) -> dict[int, Any]:
     return m
 
 
-def from_payload_map(m: object) -> Certificate:
-    """Rebuild the roadside view from a decoded map; raise ``PayloadContentError``."""
-    if not isinstance(m, Mapping) or not all(isinstance(k, int) and 1 <= k <= 21 for k in m):
+def from_payload_map(m: object, agency_name: Callable[[str], str] | None = None) -> Certificate:
+    """Rebuild the roadside view from a decoded map; raise ``PayloadContentError``.
+
+    ``agency_name`` gives agencies their names (the QR carries region codes only).
+    """
+    if type(m) is not dict or not all(type(k) is int and 1 <= k <= 21 for k in m):
         raise PayloadContentError("expected a map with integer keys 1..21")
     for required in (1, 2, 4, 5, 6, 7, 8, 9, 11):
         if required not in m:
@@ -333,7 +336,7 @@ def from_payload_map(m: object) -> Certificate:
     officer = _list(m[4], "officer", 1, 2)
     valid_from = EPOCH + timedelta(days=_int(m[6], "valid_from", 0, 200_000))
     statement_raw = m[9]
-    if isinstance(statement_raw, int) and not isinstance(statement_raw, bool):
+    if type(statement_raw) is int:
         entry = STATEMENTS.get(statement_raw)
         if entry is None:
             raise PayloadContentError("unknown statement code")
@@ -341,16 +344,15 @@ def from_payload_map(m: object) -> Certificate:
     else:
         statement = _untext(statement_raw, "statement")
     digest = m[11]
-    if not isinstance(digest, bytes) or len(digest) != DIGEST_BYTES:
+    if type(digest) is not bytes or len(digest) != DIGEST_BYTES:
         raise PayloadContentError("detail digest must be 16 bytes")
     delegating = None
     if 3 in m:
         code = _int(m[3], "delegating agency", 0, 999999)
-        delegating = Agency(
-            number.region[:2] + "0000" if code == 0 else _region(code, "delegating agency")
-        )
+        region = number.region[:2] + "0000" if code == 0 else _region(code, "delegating agency")
+        delegating = Agency(region, agency_name(region) if agency_name else "")
     refs_raw = m.get(10, {})
-    if not isinstance(refs_raw, Mapping) or not all(k in (1, 2, 3, 4) for k in refs_raw):
+    if type(refs_raw) is not dict or not all(k in (1, 2, 3, 4) for k in refs_raw):
         raise PayloadContentError("references: expected a map with keys 1..4")
     references = References(
         producing_area_pass=_unnumber(refs_raw[1], "references") if 1 in refs_raw else "",
@@ -368,7 +370,7 @@ def from_payload_map(m: object) -> Certificate:
     conveyance = None
     if 15 in m:
         ctype_raw, ident = _list(m[15], "conveyance", 2, 2)
-        if isinstance(ctype_raw, int) and not isinstance(ctype_raw, bool):
+        if type(ctype_raw) is int:
             ctype = CONVEYANCE_TYPES.get(ctype_raw)
             if ctype is None:
                 raise PayloadContentError("unknown conveyance code")
@@ -391,7 +393,7 @@ def from_payload_map(m: object) -> Certificate:
     return Certificate(
         kind=kind,
         number=number,
-        issuing_agency=Agency(number.region),
+        issuing_agency=Agency(number.region, agency_name(number.region) if agency_name else ""),
         delegating_agency=delegating,
         officer=Officer(
             number=_untext(officer[0], "officer"),
@@ -422,9 +424,11 @@ def encode_content(cert: Certificate) -> bytes:
     return cbor.dumps(to_payload_map(cert))
 
 
-def decode_content(data: bytes) -> Certificate:
+def decode_content(data: bytes, agency_name: Callable[[str], str] | None = None) -> Certificate:
     """Inverse of :func:`encode_content` for untrusted bytes."""
-    return from_payload_map(cbor.strict_loads(data, max_depth=6, what="certificate content"))
+    return from_payload_map(
+        cbor.strict_loads(data, max_depth=6, what="certificate content"), agency_name
+    )
 
 
 def full_record(cert: Certificate) -> dict[str, Any]:

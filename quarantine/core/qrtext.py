@@ -24,7 +24,9 @@ _TAIL_BYTES: Final = {d: k for k, d in enumerate(_TAIL_DIGITS)}
 MARKER: Final = "C"
 #: Largest QR (version 40) holds 7,089 digits; anything longer is not ours.
 MAX_TEXT_CHARS: Final = 7089
-_PREFIX_RE: Final = re.compile(r"^HTTPS?://([A-Z0-9.\-]+(?::[0-9]{1,5})?)(?:/[A-Z0-9.\-]+)*/C/$", re.IGNORECASE)
+_PREFIX_RE: Final = re.compile(
+    r"^HTTPS?://([A-Z0-9.\-]+(?::[0-9]{1,5})?)(?:/[A-Z0-9.\-]+)*/C/$", re.IGNORECASE
+)
 _ALNUM_RE: Final = re.compile(r"^[0-9A-Z $%*+\-./:]*$")
 
 
@@ -58,19 +60,28 @@ def bytes_to_digits(data: bytes) -> str:
 def digits_to_bytes(digits: str) -> bytes:
     """Inverse of :func:`bytes_to_digits`; ``DigitsError`` for impossible strings."""
     if digits and not (digits.isascii() and digits.isdigit()):
-        raise DigitsError("DIGITS_MALFORMED", "数字串含有非数字字符", "payload digits contain non-digits")
+        raise DigitsError(
+            "DIGITS_MALFORMED", "数字串含有非数字字符", "payload digits contain non-digits"
+        )
     full, tail = divmod(len(digits), BLOCK_DIGITS)
     if tail not in _TAIL_BYTES:
-        raise DigitsError("DIGITS_MALFORMED", "数字串长度无效", f"a payload cannot have {len(digits)} digits")
+        raise DigitsError(
+            "DIGITS_MALFORMED", "数字串长度无效", f"a payload cannot have {len(digits)} digits"
+        )
     end = full * BLOCK_DIGITS
     try:
         out = b"".join(
-            [int(digits[i : i + BLOCK_DIGITS]).to_bytes(BLOCK_BYTES, "big") for i in range(0, end, BLOCK_DIGITS)]
+            [
+                int(digits[i : i + BLOCK_DIGITS]).to_bytes(BLOCK_BYTES, "big")
+                for i in range(0, end, BLOCK_DIGITS)
+            ]
         )
         if tail:
             out += int(digits[end:]).to_bytes(_TAIL_BYTES[tail], "big")
     except OverflowError:
-        raise DigitsError("DIGITS_MALFORMED", "数字串数值越界", "a digit block is out of range") from None
+        raise DigitsError(
+            "DIGITS_MALFORMED", "数字串数值越界", "a digit block is out of range"
+        ) from None
     return out
 
 
@@ -92,7 +103,11 @@ def encode(base_url: str, payload: bytes) -> str:
 def decode(text: str) -> QrText:
     """Split a scanned QR text; ``NotOurs`` if it is not of our shape."""
     if len(text) > MAX_TEXT_CHARS + 200:
-        raise NotOurs("NOT_A_CERTIFICATE", "不是检疫证书二维码（过长）", "not a certificate QR code (too long)")
+        raise NotOurs(
+            "NOT_A_CERTIFICATE",
+            "不是检疫证书二维码（过长）",
+            "not a certificate QR code (too long)",
+        )
     text = text.strip()
     cut = max(text.rfind("/C/"), text.rfind("/c/")) + 3
     prefix, digits = text[:cut], text[cut:]
@@ -101,4 +116,6 @@ def decode(text: str) -> QrText:
         raise NotOurs("NOT_A_CERTIFICATE", "不是检疫证书二维码", "not a certificate QR code")
     if len(digits) > MAX_TEXT_CHARS:
         raise LimitExceeded("QR_TEXT_TOO_LONG", "二维码内容过长", "QR text is too long")
-    return QrText(prefix=prefix.upper(), host=match.group(1).lower(), payload=digits_to_bytes(digits))
+    return QrText(
+        prefix=prefix.upper(), host=match.group(1).lower(), payload=digits_to_bytes(digits)
+    )

@@ -78,6 +78,13 @@ class TrustList:
         member = self.member(region)
         return member.agencies.get(region, "") if member else ""
 
+    def display_name(self, region: str) -> str:
+        """The agency's name, else its member's name when the region is the member's own."""
+        member = self.member(region)
+        if member is None:
+            return ""
+        return member.agencies.get(region) or (member.name if region == member.region else "")
+
     def known_host(self, host: str) -> bool:
         return any(host.lower() == h.lower() for m in self.members for h in m.hosts)
 

@@ -8,7 +8,7 @@ an optional status source are passed in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
@@ -16,7 +16,7 @@ from typing import Any, Final
 from quarantine.core import codec, compress, cose, qrtext
 from quarantine.core.document import to_document
 from quarantine.core.keys import ALG_NAMES
-from quarantine.core.model import CHINA_TZ, Agency, Certificate
+from quarantine.core.model import CHINA_TZ, Certificate
 from quarantine.core.reasons import Reason, Severity, reason
 from quarantine.core.status import StatusSource, status_codes
 from quarantine.core.trust import TrustedKey, TrustList
@@ -140,7 +140,7 @@ def verify_text(
     if signing_key is None:
         return _fail("BAD_SIGNATURE", now, **where)
     try:
-        cert = codec.decode_content(msg.payload)
+        cert = codec.decode_content(msg.payload, trust.display_name)
     except InputError as exc:
         return _fail("MALFORMED", now, exc.code, **where)
     return _rules(cert, signing_key, trust, now, skew, status, where)
@@ -188,8 +188,7 @@ def _rules(
             reasons.append(reason(code, detail))
         if info.stale:
             reasons.append(reason("STATUS_STALE"))
-    issuer_name = trust.agency_name(region) or (member.name if member else "")
-    cert = _with_agency_names(cert, trust)
+    issuer_name = cert.issuing_agency.name
     verdict = (
         Verdict.INVALID if any(r.severity is Severity.ERROR for r in reasons) else Verdict.VALID
     )
@@ -205,19 +204,9 @@ def _rules(
     )
 
 
-def _with_agency_names(cert: Certificate, trust: TrustList) -> Certificate:
-    issuing = Agency(cert.issuing_agency.region, trust.agency_name(cert.issuing_agency.region))
-    delegating = cert.delegating_agency
-    if delegating is not None:
-        member = trust.member(delegating.region)
-        delegating = Agency(
-            delegating.region,
-            trust.agency_name(delegating.region) or (member.name if member else ""),
-        )
-    return replace(cert, issuing_agency=issuing, delegating_agency=delegating)
-
-
-def decode_unverified(text: str, *, max_payload: int = compress.DEFAULT_MAX_OUTPUT) -> tuple[Certificate, cose.Sign1]:
+def decode_unverified(
+    text: str, *, max_payload: int = compress.DEFAULT_MAX_OUTPUT
+) -> tuple[Certificate, cose.Sign1]:
     """The content of a QR text WITHOUT checking its signature (for display only)."""
     parsed = qrtext.decode(text)
     msg = cose.decode_sign1(compress.unpack(parsed.payload, max_output=max_payload))

@@ -35,9 +35,15 @@ from tests.conftest import cst
 
 INSIDE = cst("2026-12-01T12:00")
 CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
-TEXT = st.text(alphabet=st.one_of(CJK, st.characters(min_codepoint=0x20, max_codepoint=0x7E)), min_size=1, max_size=30).map(
-    str.strip
-).filter(bool)
+TEXT = (
+    st.text(
+        alphabet=st.one_of(CJK, st.characters(min_codepoint=0x20, max_codepoint=0x7E)),
+        min_size=1,
+        max_size=30,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 def roadside(cert: Certificate) -> dict[int, object]:
@@ -70,7 +76,9 @@ def test_agent_id_number_never_in_the_qr(reference_cert: Certificate, zj_signer:
 def test_full_record_binds_registry_fields(reference_cert: Certificate) -> None:
     decoded = codec.decode_content(codec.encode_content(reference_cert))
     assert reference_cert.consignor is not None
-    moved = dataclasses.replace(reference_cert, consignor=dataclasses.replace(reference_cert.consignor, address="别处"))
+    moved = dataclasses.replace(
+        reference_cert, consignor=dataclasses.replace(reference_cert.consignor, address="别处")
+    )
     assert not codec.record_matches(decoded, moved)
     other_salt = dataclasses.replace(reference_cert, salt=b"\x02" * 16)
     assert not codec.record_matches(decoded, other_salt)
@@ -96,7 +104,9 @@ items_st = st.lists(
         ),
         unit=st.one_of(st.sampled_from(list(UNITS.values())), TEXT),
         variety=st.one_of(st.just(""), TEXT),
-        specification=st.one_of(st.just(""), st.sampled_from(["胸径12-15cm", "高80cm", "地径3-4mm", "冠幅2m"]), TEXT),
+        specification=st.one_of(
+            st.just(""), st.sampled_from(["胸径12-15cm", "高80cm", "地径3-4mm", "冠幅2m"]), TEXT
+        ),
     ),
     min_size=1,
     max_size=10,
@@ -120,7 +130,9 @@ def certificates(draw: st.DrawFn) -> Certificate:
         valid_to=start + timedelta(days=draw(st.integers(0, 400))),
         items=tuple(draw(items_st)),
         statement=draw(TEXT),
-        delegating_agency=draw(st.one_of(st.none(), st.just(Agency(region[:2] + "0000")), st.just(Agency("310000")))),
+        delegating_agency=draw(
+            st.one_of(st.none(), st.just(Agency(region[:2] + "0000")), st.just(Agency("310000")))
+        ),
         references=References(
             producing_area_pass=draw(st.sampled_from(["", "330109-2026-004512"])),
             certificates=tuple(draw(st.lists(st.just("340104-2026-000077"), max_size=3))),
@@ -129,7 +141,11 @@ def certificates(draw: st.DrawFn) -> Certificate:
         consignor=draw(st.one_of(st.none(), party)),
         consignee=draw(st.one_of(st.none(), party)),
         producer=draw(st.one_of(st.none(), party)),
-        conveyance=draw(st.one_of(st.none(), st.builds(Conveyance, st.sampled_from(["汽车", "火车", "马车"]), TEXT))),
+        conveyance=draw(
+            st.one_of(
+                st.none(), st.builds(Conveyance, st.sampled_from(["汽车", "火车", "马车"]), TEXT)
+            )
+        ),
         route=draw(st.one_of(st.none(), st.just(Route("330109", "310115", ("320583",))))),
         origin=draw(st.one_of(st.just(""), TEXT)) if kind is Kind.PRODUCING_AREA else "",
         category=draw(st.one_of(st.just(""), TEXT)),
@@ -230,7 +246,9 @@ def test_decompression_limits() -> None:
         compress.unpack(b"\x10" + b"x" * 5000)
 
 
-def test_dictionary_helps_chinese_certificates(reference_cert: Certificate, zj_signer: Signer) -> None:
+def test_dictionary_helps_chinese_certificates(
+    reference_cert: Certificate, zj_signer: Signer
+) -> None:
     signed = sign_certificate(reference_cert, zj_signer, base_url="http://127.0.0.1:8000")
     plain = compress.pack(signed.cose, compress=False)
     assert signed.payload[0] == compress.FORMAT_DEFLATE_DICT1

@@ -34,7 +34,9 @@ def test_region_table_holds_the_four_provinces(regions: RegionTable) -> None:
     assert {"310000", "320000", "330000", "340000", "310115", "330109"} <= set(regions.divisions)
     assert regions.full_name("330109") == "浙江省杭州市萧山区"
     assert regions.full_name("310115") == "上海市浦东新区"
-    shanghai_districts = [d for d in regions.divisions.values() if d.code.startswith("31") and d.level == "county"]
+    shanghai_districts = [
+        d for d in regions.divisions.values() if d.code.startswith("31") and d.level == "county"
+    ]
     assert len(shanghai_districts) == 16
 
 
@@ -77,7 +79,11 @@ _DELETE = object()
         ("items.0.quantity", 1.2345, ("items[0].quantity", "QUANTITY_OUT_OF_RANGE")),
         ("items.0.unit", "", ("items[0].unit", "REQUIRED")),
         ("conveyance.type", "火箭", ("conveyance.type", "UNKNOWN_CONVEYANCE")),
-        ("references.requirement_letter", "31-2026-1", ("references.requirement_letter", "BAD_NUMBER")),
+        (
+            "references.requirement_letter",
+            "31-2026-1",
+            ("references.requirement_letter", "BAD_NUMBER"),
+        ),
         ("references.original", "330109-2026-004871", ("references.original", "SELF_REFERENCE")),
         ("number", "330109-2026-0048", ("number", "BAD_NUMBER")),
         ("number", "330109-2025-004871", ("number", "NUMBER_YEAR_MISMATCH")),
@@ -91,7 +97,13 @@ _DELETE = object()
         ("items", "three trees", ("items", "WRONG_TYPE")),
     ],
 )
-def test_each_rule(reference_doc: dict[str, Any], regions: RegionTable, path: str, value: Any, expected: tuple[str, str]) -> None:
+def test_each_rule(
+    reference_doc: dict[str, Any],
+    regions: RegionTable,
+    path: str,
+    value: Any,
+    expected: tuple[str, str],
+) -> None:
     assert expected in problems_of(edit(reference_doc, path, value), regions)
 
 
@@ -109,13 +121,21 @@ def test_unknown_kind_is_refused(reference_doc: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "missing"),
-    [("PRODUCING_AREA", ("producer", "REQUIRED")), ("REQUIREMENT", ("category", "REQUIRED")), ("PROJECT", ("project", "REQUIRED"))],
+    [
+        ("PRODUCING_AREA", ("producer", "REQUIRED")),
+        ("REQUIREMENT", ("category", "REQUIRED")),
+        ("PROJECT", ("project", "REQUIRED")),
+    ],
 )
-def test_kind_specific_fields(reference_doc: dict[str, Any], regions: RegionTable, kind: str, missing: tuple[str, str]) -> None:
+def test_kind_specific_fields(
+    reference_doc: dict[str, Any], regions: RegionTable, kind: str, missing: tuple[str, str]
+) -> None:
     assert missing in problems_of(edit(reference_doc, "kind", kind), regions)
 
 
-def test_every_problem_has_both_languages(reference_doc: dict[str, Any], regions: RegionTable) -> None:
+def test_every_problem_has_both_languages(
+    reference_doc: dict[str, Any], regions: RegionTable
+) -> None:
     doc = edit(edit(reference_doc, "consignor", _DELETE), "route.to", "999999")
     cert = from_document(doc)
     for problem in validate(cert, regions):
