@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from quarantine import trustfile
-from quarantine.core import cose
+from quarantine.core import cbor, cose
 from quarantine.core.keys import Signer
 from quarantine.core.trust import TrustList, TrustListError, load_trust_list, sign_trust_list
 from quarantine.errors import EnvironmentProblem
@@ -35,7 +35,7 @@ def test_edited_trust_list_is_refused(trust: TrustList) -> None:
     msg = cose.decode_sign1(sign_trust_list(trust, root))
     doc = json.loads(msg.payload)
     doc["members"][0]["keys"] = []  # drop a member's keys
-    forged = cose.cbor.dumps([msg.protected_bytes, {}, json.dumps(doc).encode(), msg.signature])
+    forged = cbor.dumps([msg.protected_bytes, {}, json.dumps(doc).encode(), msg.signature])
     with pytest.raises(TrustListError):
         load_trust_list(forged, [root.public])
 

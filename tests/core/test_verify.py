@@ -327,4 +327,4 @@ def test_now_must_be_aware(
     reference_cert: Certificate, zj_signer: Signer, trust: TrustList
 ) -> None:
     with pytest.raises(ValueError, match="aware"):
-        verify_text(text_of(reference_cert, zj_signer), trust=trust, now=datetime(2026, 12, 1))  # noqa: DTZ001
+        verify_text(text_of(reference_cert, zj_signer), trust=trust, now=datetime(2026, 12, 1))
