@@ -1,0 +1,5 @@
+"""``python -m quarantine`` runs the CLI."""
+
+from quarantine.cli import main
+
+main()
