@@ -25,6 +25,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from quarantine.core import compress, cose, qrtext
 from quarantine.core.document import from_document
 from quarantine.core.keys import Signer
@@ -65,21 +67,36 @@ def main() -> None:
     signer = Signer.generate()
     now = datetime(2026, 12, 1, 12, 0, tzinfo=CHINA_TZ)
     start = datetime(2025, 1, 1, tzinfo=CHINA_TZ)
-    members = tuple(Member(r, r, r, start.date(), hosts=("127.0.0.1:8000",)) for r in ("310000", "320000", "330000", "340000"))
-    others = tuple(TrustedKey(r, Signer.generate().public, start) for r in ("310000", "320000", "340000"))
-    trust = TrustList(1, start, datetime(2029, 1, 1, tzinfo=UTC), members, (*others, TrustedKey("330000", signer.public, start)))
+    members = tuple(
+        Member(r, r, r, start.date(), hosts=("127.0.0.1:8000",))
+        for r in ("310000", "320000", "330000", "340000")
+    )
+    others = tuple(
+        TrustedKey(r, Signer.generate().public, start) for r in ("310000", "320000", "340000")
+    )
+    trust = TrustList(
+        1,
+        start,
+        datetime(2029, 1, 1, tzinfo=UTC),
+        members,
+        (*others, TrustedKey("330000", signer.public, start)),
+    )
 
     signed = sign_certificate(cert, signer, base_url="http://127.0.0.1:8000")
     text = signed.text
     assert verify_text(text, trust=trust, now=now).verdict is Verdict.VALID
     msg = cose.decode_sign1(compress.unpack(qrtext.decode(text).payload))
     tbs, signature, raw_key = msg.to_be_signed(), msg.signature, signer.public.key
+    assert isinstance(raw_key, ed25519.Ed25519PublicKey)
 
     raw, full, sign, ratios = [], [], [], []
     for _ in range(args.rounds):
         a = per_call_us(lambda: raw_key.verify(signature, tbs), args.loops)
         b = per_call_us(lambda: verify_text(text, trust=trust, now=now), args.loops)
-        c = per_call_us(lambda: sign_certificate(cert, signer, base_url="http://127.0.0.1:8000"), args.loops // 4)
+        c = per_call_us(
+            lambda: sign_certificate(cert, signer, base_url="http://127.0.0.1:8000"),
+            args.loops // 4,
+        )
         raw.append(a)
         full.append(b)
         sign.append(c)
@@ -90,24 +107,41 @@ def main() -> None:
     cold_cli = cold_start_ms(cli, args.cold_runs)
     cold_bare = cold_start_ms(bare, args.cold_runs)
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), platform.processor())
-    print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    print(
+        f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
+    )
     print(f"date: {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"command: python bench/bench_core.py --rounds {args.rounds} --loops {args.loops}")
     print(f"QR text {len(text)} characters, payload {len(signed.payload)} bytes")
     print()
     print("| measure | median | min |")
     print("|---|---:|---:|")
-    print(f"| raw Ed25519 verify (cryptography) | {statistics.median(raw):.1f} µs | {min(raw):.1f} µs |")
-    print(f"| offline verify of the QR text | {statistics.median(full):.1f} µs | {min(full):.1f} µs |")
+    print(
+        f"| raw Ed25519 verify (cryptography) | {statistics.median(raw):.1f} µs | {min(raw):.1f} µs |"
+    )
+    print(
+        f"| offline verify of the QR text | {statistics.median(full):.1f} µs | {min(full):.1f} µs |"
+    )
     print(f"| sign + encode | {statistics.median(sign):.1f} µs | {min(sign):.1f} µs |")
-    print(f"| ratio verify / raw (per round) | {statistics.median(ratios):.2f}× | {min(ratios):.2f}× |")
+    print(
+        f"| ratio verify / raw (per round) | {statistics.median(ratios):.2f}× | {min(ratios):.2f}× |"
+    )
     print(f"| `quarantine verify TEXT` cold start | {cold_cli:.0f} ms | |")
     print(f"| `python -c pass` cold start | {cold_bare:.0f} ms | |")
     print()
     ok_ratio = statistics.median(ratios) <= 2.0
     ok_cold = cold_cli <= 500
-    print(f"target verify ≤ 2× raw: {'met' if ok_ratio else 'MISSED'}; cold start ≤ 500 ms: {'met' if ok_cold else 'MISSED'}")
+    print(
+        f"target verify ≤ 2× raw: {'met' if ok_ratio else 'MISSED'}; cold start ≤ 500 ms: {'met' if ok_cold else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

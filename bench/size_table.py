@@ -47,7 +47,13 @@ def minimal(ref: Certificate) -> Certificate:
 def ten_items(ref: Certificate) -> Certificate:
     names = ["香樟", "桂花", "红叶石楠", "银杏", "榉树", "朴树", "紫薇", "鸡爪槭", "海桐", "杜鹃"]
     items = tuple(
-        LineItem(name, Decimal(50 + 10 * i), "株", specification=f"胸径{8 + i}-{10 + i}cm", remarks="带土球")
+        LineItem(
+            name,
+            Decimal(50 + 10 * i),
+            "株",
+            specification=f"胸径{8 + i}-{10 + i}cm",
+            remarks="带土球",
+        )
         for i, name in enumerate(names)
     )
     return replace(ref, items=items)
@@ -57,7 +63,11 @@ def rows() -> list[tuple[str, str, int, int, int]]:
     signer = Signer.generate()
     ref = reference()
     out = []
-    for label, cert in (("minimal (1 item)", minimal(ref)), ("reference (3 items)", ref), ("10 items", ten_items(ref))):
+    for label, cert in (
+        ("minimal (1 item)", minimal(ref)),
+        ("reference (3 items)", ref),
+        ("10 items", ten_items(ref)),
+    ):
         cose_bytes = sign_certificate(cert, signer, base_url=BASE_URL, compress_payload=False).cose
         variants = {
             "raw": bytes([compress.FORMAT_RAW]) + cose_bytes,
@@ -72,7 +82,9 @@ def rows() -> list[tuple[str, str, int, int, int]]:
 
 
 def main() -> None:
-    print(f"URL prefix: {qrtext.normalise_base_url(BASE_URL)} ({len(qrtext.normalise_base_url(BASE_URL))} characters)\n")
+    print(
+        f"URL prefix: {qrtext.normalise_base_url(BASE_URL)} ({len(qrtext.normalise_base_url(BASE_URL))} characters)\n"
+    )
     print("| certificate | storage | payload bytes | QR version (M) | QR version (Q) |")
     print("|---|---|---:|---:|---:|")
     for label, name, size, m, q in rows():

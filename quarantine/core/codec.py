@@ -137,7 +137,7 @@ def _list(value: object, what: str, lo: int, hi: int) -> list[Any]:
 
 
 def _region(value: object, what: str) -> str:
-    return f"{_int(value, what, 100000, 999999):06d}"
+    return str(_int(value, what, 100000, 999999))
 
 
 # ---------------------------------------------------------------- parts
@@ -249,11 +249,15 @@ def _number(text: str) -> int:
     return CertificateNumber.parse(text).as_int()
 
 
-def _unnumber(value: object, what: str) -> str:
+def _unnumber_obj(value: object, what: str) -> CertificateNumber:
     try:
-        return str(CertificateNumber.from_int(_int(value, what)))
+        return CertificateNumber.from_int(_int(value, what))
     except ValueError:
         raise PayloadContentError(f"{what}: bad certificate number") from None
+
+
+def _unnumber(value: object, what: str) -> str:
+    return str(_unnumber_obj(value, what))
 
 
 # ---------------------------------------------------------------- whole
@@ -332,7 +336,7 @@ def from_payload_map(m: object, agency_name: Callable[[str], str] | None = None)
     kind = _KINDS_BACK.get(m[1])
     if kind is None:
         raise PayloadContentError("unknown kind")
-    number = CertificateNumber.parse(_unnumber(m[2], "number"))
+    number = _unnumber_obj(m[2], "number")
     officer = _list(m[4], "officer", 1, 2)
     valid_from = EPOCH + timedelta(days=_int(m[6], "valid_from", 0, 200_000))
     statement_raw = m[9]

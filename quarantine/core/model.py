@@ -84,7 +84,9 @@ class CertificateNumber:
             raise ValueError("certificate number out of range")
         region, rest = divmod(value, 10**10)
         year, serial = divmod(rest, 10**6)
-        return cls(f"{region:06d}", year, serial)
+        if serial == 0 or year < 1000:
+            raise ValueError("certificate number has no serial or year")
+        return cls(str(region), year, serial)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -109,6 +110,7 @@ CATALOGUE: Final = MappingProxyType(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def reason(code: str, detail: str = "") -> Reason:
     """The catalogued reason ``code``; unknown codes count as malformed input."""
     severity, zh, en = CATALOGUE.get(code, CATALOGUE["MALFORMED"])
