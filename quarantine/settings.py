@@ -58,11 +58,13 @@ class Settings:
             elif f.name == "clock_skew_seconds":
                 try:
                     values[f.name] = int(raw)
+                    if int(raw) < 0:
+                        raise ValueError
                 except ValueError:
                     raise EnvironmentProblem(
                         "BAD_SETTING",
-                        f"{PREFIX}CLOCK_SKEW_SECONDS 须为整数",
-                        f"{PREFIX}CLOCK_SKEW_SECONDS must be an integer, not {raw!r}",
+                        f"{PREFIX}CLOCK_SKEW_SECONDS 须为非负整数",
+                        f"{PREFIX}CLOCK_SKEW_SECONDS must be a non-negative integer, not {raw!r}",
                     ) from None
             else:
                 values[f.name] = raw

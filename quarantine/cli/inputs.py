@@ -73,16 +73,37 @@ def _path(path: Path) -> Iterator[Item]:
         )
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # name too long, NUL byte, …
+        return False
+
+
+def _stdin() -> Iterator[Item]:
+    for i, raw in enumerate(sys.stdin.buffer, 1):
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            yield Item(
+                f"-:{i}", error=("FILE_NOT_TEXT", "输入不是 UTF-8 文本", "input is not UTF-8 text")
+            )
+            continue
+        if line:
+            yield Item(f"-:{i}", text=line)
+
+
 def expand(args: list[str]) -> Iterator[Item]:
     """Each argument as QR text(s) or image(s); ``-`` reads texts from standard input."""
     for arg in args:
         if arg == "-":
-            for i, line in enumerate(sys.stdin, 1):
-                if line.strip():
-                    yield Item(f"-:{i}", text=line.strip())
+            yield from _stdin()
+            continue
+        if not arg.strip():
+            yield Item(repr(arg), error=("EMPTY_INPUT", "输入为空", "empty input"))
             continue
         path = Path(arg)
-        if len(arg) < 4096 and path.exists():
+        if len(arg) < 4096 and _exists(path):
             yield from _path(path)
         elif path.suffix.lower() in IMAGE_SUFFIXES | TEXT_SUFFIXES and "/C/" not in arg.upper():
             yield Item(arg, error=("FILE_NOT_FOUND", "文件不存在", "no such file"))

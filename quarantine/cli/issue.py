@@ -88,29 +88,26 @@ def register(app: typer.Typer) -> None:
         from quarantine.core.codec import full_record
         from quarantine.reference import region_table
         from quarantine.render import certificate_html, certificate_png, qr_png, qr_svg
+        from quarantine.services.issuing import check, finalize
         from quarantine.services.issuing import issue as sign
-        from quarantine.services.issuing import prepare
         from quarantine.settings import Settings
         from quarantine.storage.numbers import NumberStore
 
-        settings = Settings.from_env()
+        settings = guarded(Settings.from_env)
         at = parse_now(now)
         doc = _read_document(file)
         regions = region_table()
         store = NumberStore(settings.data_dir / "numbers.sqlite3")
         keys_dir = keys or settings.resolved_keys_dir()
-        region = (
-            str(doc.get("issuing_agency", {}).get("region", ""))
-            if isinstance(doc.get("issuing_agency"), dict)
-            else ""
-        )
-        # Find the key before a number is consumed.
-        guarded(lambda: keystore.signing_key_for(keys_dir, region, at))
-        cert = guarded(lambda: prepare(doc, regions, now=at, numbers=store))
+        # Validate, then find and open the key; only then is a number consumed.
+        draft = guarded(lambda: check(doc, regions, now=at))
         key_info = guarded(
-            lambda: keystore.signing_key_for(keys_dir, cert.issuing_agency.region, cert.issued_at)
+            lambda: keystore.signing_key_for(
+                keys_dir, draft.certificate.issuing_agency.region, draft.certificate.issued_at
+            )
         )
         signer = guarded(lambda: keystore.load_signer(key_info, settings.passphrase_bytes()))
+        cert = guarded(lambda: finalize(draft, store, now=at))
         signed = guarded(
             lambda: sign(
                 cert, signer, key_region=key_info.region, base_url=base_url or settings.base_url

@@ -35,7 +35,7 @@ def generate(
     from quarantine.reference import region_table
     from quarantine.settings import Settings
 
-    settings = Settings.from_env()
+    settings = guarded(Settings.from_env)
     if region not in region_table():
         fail("UNKNOWN_REGION", f"未知的行政区划代码 {region}", f"unknown region code {region!r}")
     if alg not in keystore.ALGS_BY_NAME:
@@ -72,7 +72,7 @@ def list_(
     from quarantine import keystore
     from quarantine.settings import Settings
 
-    folder = directory or Settings.from_env().resolved_keys_dir()
+    folder = directory or guarded(Settings.from_env).resolved_keys_dir()
     keys = guarded(lambda: keystore.list_keys(folder))
     if json_out:
         for k in keys:

@@ -12,6 +12,7 @@ from quarantine.cli.common import (
     EXIT_NOT_VALID,
     EXIT_OK,
     EXIT_USAGE,
+    fail,
     guarded,
     parse_now,
     print_json_line,
@@ -139,7 +140,8 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="信任锚公钥 PEM / trust anchor public key(s)")
         ] = None,
         skew: Annotated[
-            int | None, typer.Option(help="允许的时钟偏差（秒）/ allowed clock skew, seconds")
+            int | None,
+            typer.Option(min=0, help="允许的时钟偏差（秒）/ allowed clock skew, seconds"),
         ] = None,
     ) -> None:
         """离线核验证书二维码 / Verify certificate QR codes offline."""
@@ -149,20 +151,23 @@ def register(app: typer.Typer) -> None:
         at: datetime = parse_now(now)
         trust_list = guarded(lambda: _load_trust(trust, anchor))
         allowed = timedelta(
-            seconds=skew if skew is not None else Settings.from_env().clock_skew_seconds
+            seconds=skew if skew is not None else guarded(Settings.from_env).clock_skew_seconds
         )
         worst = EXIT_OK
+        count = 0
         for item in expand(inputs):
+            count += 1
             error, texts = _resolve(item)
             if error is not None:
                 code, zh, en = error
-                worst = EXIT_USAGE if code not in ("NO_CODE_FOUND",) else max(worst, EXIT_NOT_VALID)
+                worst = max(worst, EXIT_NOT_VALID if code == "NO_CODE_FOUND" else EXIT_USAGE)
                 if json_out:
                     print_json_line(
                         {
                             "input": item.label,
                             "verdict": None,
                             "reasons": [code],
+                            "messages": [{"code": code, "severity": "error", "zh": zh, "en": en}],
                             "certificate": None,
                             "error": {"code": code, "zh": zh, "en": en},
                         }
@@ -181,6 +186,8 @@ def register(app: typer.Typer) -> None:
                     print_json_line(line)
                 else:
                     _print_report(item.label, report, extra)
+        if count == 0:
+            fail("NO_INPUT", "没有可核验的输入", "nothing to verify")
         raise typer.Exit(worst)
 
     @app.command()
@@ -199,7 +206,9 @@ def register(app: typer.Typer) -> None:
         from quarantine.errors import InputError
 
         worst = EXIT_OK
+        count = 0
         for item in expand(inputs):
+            count += 1
             error, found = _resolve(item)
             if error is not None:
                 typer.echo(f"{item.label}\n  ✘ [{error[0]}] {error[1]} / {error[2]}")
@@ -216,7 +225,9 @@ def register(app: typer.Typer) -> None:
                     continue
                 typer.echo(f"{item.label}  （未核验签名 / signature NOT verified）")
                 meta = {
-                    "alg": ALG_NAMES.get(msg.alg, str(msg.alg)),
+                    "alg": ALG_NAMES.get(msg.alg, repr(msg.alg))
+                    if type(msg.alg) is int
+                    else repr(msg.alg),
                     "kid": msg.kid.hex() if msg.kid else None,
                 }
                 typer.echo(
@@ -226,4 +237,6 @@ def register(app: typer.Typer) -> None:
                         indent=2,
                     )
                 )
+        if count == 0:
+            fail("NO_INPUT", "没有可显示的输入", "nothing to show")
         raise typer.Exit(worst)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,20 +27,16 @@ class NumberRegistry(Protocol):
     def claim(self, number: CertificateNumber, now: datetime) -> None: ...
 
 
-def prepare(
-    doc: Mapping[str, Any],
-    regions: RegionTable,
-    *,
-    now: datetime,
-    numbers: NumberRegistry | None = None,
-    salt: bytes | None = None,
-) -> Certificate:
-    """A validated, numbered certificate with its digest salt.
+@dataclass(frozen=True)
+class Draft:
+    """A validated certificate that has no number yet (``wants_number``) or an unclaimed one."""
 
-    A document without ``number`` gets the next number of its issuing agency
-    from ``numbers``; a document with one has it claimed there (refused if it
-    was issued before).  Nothing is claimed unless the rest is valid.
-    """
+    certificate: Certificate
+    wants_number: bool
+
+
+def check(doc: Mapping[str, Any], regions: RegionTable, *, now: datetime) -> Draft:
+    """Validate a document; nothing is claimed.  ``CertificateInvalid`` lists every problem."""
     body = dict(doc)
     body.setdefault("issued_at", now.astimezone(CHINA_TZ).isoformat(timespec="seconds"))
     wants_number = not body.get("number")
@@ -52,19 +48,44 @@ def prepare(
         problems = [p for p in problems if not p.field.startswith("number")]
     if problems:
         raise CertificateInvalid(problems)
+    return Draft(cert, wants_number)
+
+
+def finalize(
+    draft: Draft, numbers: NumberRegistry | None, *, now: datetime, salt: bytes | None = None
+) -> Certificate:
+    """Give the draft its number (allocated, or its own claimed) and its digest salt."""
+    cert = draft.certificate
     if numbers is not None:
-        if wants_number:
+        if draft.wants_number:
             year = cert.issued_at.astimezone(CHINA_TZ).year
             cert = replace(cert, number=numbers.allocate(cert.issuing_agency.region, year, now))
         else:
             numbers.claim(cert.number, now)
-    elif wants_number:
+    elif draft.wants_number:
         raise InputError(
             "NUMBER_REQUIRED",
             "缺少证书编号",
             "the certificate has no number and no number registry is configured",
         )
     return replace(cert, salt=salt if salt is not None else os.urandom(16))
+
+
+def prepare(
+    doc: Mapping[str, Any],
+    regions: RegionTable,
+    *,
+    now: datetime,
+    numbers: NumberRegistry | None = None,
+    salt: bytes | None = None,
+) -> Certificate:
+    """A validated, numbered certificate with its digest salt (:func:`check` then :func:`finalize`).
+
+    A document without ``number`` gets the next number of its issuing agency
+    from ``numbers``; a document with one has it claimed there (refused if it
+    was issued before).  Nothing is claimed unless the rest is valid.
+    """
+    return finalize(check(doc, regions, now=now), numbers, now=now, salt=salt)
 
 
 def issue(
