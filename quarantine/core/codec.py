@@ -36,6 +36,7 @@ Key map (absent keys mean "empty"):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -186,13 +187,21 @@ def _spec(text: str) -> Any:
 def _unspec(value: object, what: str) -> str:
     if type(value) is not list:
         return _untext(value, what)
-    parts = _list(value, what, 3, 4)
-    measure = SPEC_MEASURES.get(_int(parts[0], what))
-    unit = SPEC_UNITS.get(_int(parts[1], what))
-    if measure is None or unit is None:
-        raise PayloadContentError(f"{what}: unknown code")
-    numbers = "-".join(str(_int(p, what, 1, 9999)) for p in parts[2:])
-    return f"{measure}{numbers}{unit}"
+    if not 3 <= len(value) <= 4 or any(type(p) is not int for p in value):
+        raise PayloadContentError(f"{what}: bad specification")
+    text = _spec_text(tuple(value))
+    if text is None:
+        raise PayloadContentError(f"{what}: bad specification")
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _spec_text(parts: tuple[int, ...]) -> str | None:
+    """``(measure, unit, low[, high])`` → e.g. ``胸径12-15cm``; ``None`` if out of range."""
+    measure, unit = SPEC_MEASURES.get(parts[0]), SPEC_UNITS.get(parts[1])
+    if measure is None or unit is None or not all(1 <= p <= 9999 for p in parts[2:]):
+        return None
+    return f"{measure}{'-'.join(map(str, parts[2:]))}{unit}"
 
 
 def _item(item: LineItem) -> list[Any]:
@@ -216,7 +225,7 @@ def _item(item: LineItem) -> list[Any]:
 
 def _unitem(value: object, what: str) -> LineItem:
     parts = _list(value, what, 3, 5)
-    product_raw, unit_raw, qty_raw = parts[:3]
+    product_raw, unit_raw, qty_raw = parts[0], parts[1], parts[2]
     variety = ""
     if type(product_raw) is int:
         entry = SPECIES.get(product_raw)
