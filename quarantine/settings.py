@@ -44,6 +44,12 @@ class Settings:
     key_passphrase: str | None = field(default=None, repr=False)
     #: Clock skew allowed when judging validity windows, in seconds.
     clock_skew_seconds: int = 300
+    #: Registry database; default SQLite at ``<data_dir>/registry.sqlite3``.
+    database_url: str | None = None
+    #: Public verification requests allowed per client and minute.
+    verify_rate_per_minute: int = 120
+    #: Largest accepted upload, in bytes.
+    max_upload_bytes: int = 20_000_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,16 +61,17 @@ class Settings:
                 continue
             if f.name in ("data_dir", "keys_dir", "trust_list", "trust_anchor"):
                 values[f.name] = Path(raw).expanduser()
-            elif f.name == "clock_skew_seconds":
+            elif f.name in ("clock_skew_seconds", "verify_rate_per_minute", "max_upload_bytes"):
                 try:
                     values[f.name] = int(raw)
                     if int(raw) < 0:
                         raise ValueError
                 except ValueError:
+                    name = PREFIX + f.name.upper()
                     raise EnvironmentProblem(
                         "BAD_SETTING",
-                        f"{PREFIX}CLOCK_SKEW_SECONDS 须为非负整数",
-                        f"{PREFIX}CLOCK_SKEW_SECONDS must be a non-negative integer, not {raw!r}",
+                        f"{name} 须为非负整数",
+                        f"{name} must be a non-negative integer, not {raw!r}",
                     ) from None
             else:
                 values[f.name] = raw

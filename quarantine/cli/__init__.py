@@ -19,12 +19,13 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from quarantine.cli import decode, issue, keys, verify
+    from quarantine.cli import decode, issue, keys, serve, verify
 
     keys.register(app)
     issue.register(app)
     verify.register(app)
     decode.register(app)
+    serve.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,36 @@
+"""What the routes need, built once per app: settings, trust list, clock, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+
+from quarantine.core.status import StatusSource
+from quarantine.core.trust import TrustList
+from quarantine.settings import Settings
+from quarantine.web.ratelimit import RateLimiter
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    trust: TrustList
+    clock: Callable[[], datetime] = utc_now
+    status: StatusSource | None = None
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(120))
+
+    @property
+    def skew(self) -> timedelta:
+        return timedelta(seconds=self.settings.clock_skew_seconds)
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.context
+    return ctx

@@ -1,0 +1,1 @@
+"""API routes and pages (thin: parse, call a service, shape the answer)."""

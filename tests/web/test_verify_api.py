@@ -1,0 +1,153 @@
+"""The verification API and the page behind the QR's URL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from quarantine.settings import Settings
+from quarantine.web import create_app
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = json.loads((REPO / "samples" / "manifest.json").read_text("utf-8"))
+NOW = datetime.fromisoformat(MANIFEST["now"])
+
+
+def sample_text(name: str) -> str:
+    return (REPO / "samples" / f"{name}.txt").read_text("ascii").strip()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path, verify_rate_per_minute=1000, max_upload_bytes=2_000_000)
+    with TestClient(create_app(settings, clock=lambda: NOW), base_url="http://127.0.0.1:8000") as c:
+        yield c
+
+
+@pytest.mark.parametrize("sample", MANIFEST["samples"], ids=lambda s: s["name"])
+def test_verify_by_text_matches_the_manifest(client: TestClient, sample: dict[str, Any]) -> None:
+    response = client.post("/api/v1/verify", json={"text": sample_text(sample["name"])})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["verdict"] == sample["verdict"]
+    assert body["reasons"] == sample["reasons"]
+
+
+def test_verify_by_image(client: TestClient) -> None:
+    png = (REPO / "samples" / "valid-transport-es256.png").read_bytes()
+    response = client.post("/api/v1/verify/image", files={"image": ("qr.png", png, "image/png")})
+    assert response.status_code == 200
+    codes = response.json()["codes"]
+    assert [c["verdict"] for c in codes] == ["VALID"]
+    assert len(codes[0]["position"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "code"),
+    [
+        ({"image": ("x.png", b"not an image", "image/png")}, 422, "IMAGE_FORMAT_NOT_ALLOWED"),
+        ({"other": ("x.png", b"\x89PNG", "image/png")}, 422, "UPLOAD_MISSING"),
+        (
+            {"image": ("x.gif", b"GIF89a" + b"\x00" * 20, "image/gif")},
+            422,
+            "IMAGE_FORMAT_NOT_ALLOWED",
+        ),
+    ],
+)
+def test_bad_uploads_get_reason_codes(
+    client: TestClient, files: dict[str, Any], status: int, code: str
+) -> None:
+    response = client.post("/api/v1/verify/image", files=files)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_upload_size_is_checked_before_reading(client: TestClient) -> None:
+    big = b"\xff\xd8\xff" + b"\x00" * 3_000_000
+    response = client.post("/api/v1/verify/image", files={"image": ("x.jpg", big, "image/jpeg")})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] in ("UPLOAD_TOO_LARGE", "UPLOAD_INVALID")
+
+
+def test_upload_must_be_multipart(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/verify/image", content=b"\x89PNG", headers={"content-type": "image/png"}
+    )
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("body", [{}, {"text": ""}, {"text": "x" * 9000}, {"text": 5}, []])
+def test_bad_text_requests(client: TestClient, body: Any) -> None:
+    response = client.post("/api/v1/verify", json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "REQUEST_INVALID"
+
+
+def test_not_json_at_all(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/verify", content=b"\xff\x00", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+def test_qr_url_serves_html_to_browsers_and_json_to_clients(client: TestClient) -> None:
+    digits = sample_text("valid-transport-inter").split("/C/")[1]
+    page = client.get(f"/C/{digits}", headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "证书真实有效" in page.text
+    assert "杭州萧山绿源苗木专业合作社" in page.text
+    assert "330109-2026-004871" in page.text
+    data = client.get(f"/C/{digits}", headers={"accept": "application/json"}).json()
+    assert data["verdict"] == "VALID"
+    assert data["host"] == {"host": "127.0.0.1:8000", "known": True}
+
+
+def test_qr_url_under_an_unknown_host_warns(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(
+        create_app(settings, clock=lambda: NOW), base_url="http://verify.evil.example"
+    ) as c:
+        digits = sample_text("valid-transport-inter").split("/C/")[1]
+        data = c.get(f"/C/{digits}", headers={"accept": "application/json"}).json()
+    assert "UNKNOWN_HOST" in data["reasons"]
+
+
+def test_tampered_page_says_not_valid(client: TestClient) -> None:
+    digits = sample_text("tampered").split("/C/")[1]
+    page = client.get(f"/C/{digits}")
+    assert "证书无效" in page.text
+    assert "BAD_SIGNATURE" in page.text
+
+
+def test_page_escapes_content(client: TestClient) -> None:
+    page = client.get("/C/0123")
+    assert page.status_code == 200
+    assert "MALFORMED" in page.text
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, verify_rate_per_minute=3)
+    with TestClient(create_app(settings, clock=lambda: NOW)) as c:
+        statuses = [c.post("/api/v1/verify", json={"text": "hello"}).status_code for _ in range(5)]
+        last = c.post("/api/v1/verify", json={"text": "hello"})
+    assert statuses[:3] == [200, 200, 200]
+    assert last.status_code == 429
+    assert int(last.headers["retry-after"]) >= 1
+    assert last.json()["error"]["code"] == "RATE_LIMITED"
+
+
+def test_health_readiness_metrics_and_docs(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json()["status"] == "ready"
+    client.post("/api/v1/verify", json={"text": "hello"})
+    metrics = client.get("/metrics").text
+    assert "quarantine_http_requests_total" in metrics
+    assert client.get("/openapi.json").json()["info"]["title"].startswith("quarantine")
+    assert client.get("/nope").json()["error"]["code"] == "NOT_FOUND"
