@@ -117,13 +117,18 @@ def _matches(read: tuple[bytes, str], expected: bytes) -> bool:
     return read[0] == expected or read[1].encode("utf-8") == expected
 
 
+def _const(img: Any) -> Callable[[], Any] | None:
+    """A ``load_colour`` for a context: the channel-maximum image, or None (gray)."""
+    return None if img is None else (lambda: img)
+
+
 def worker_corpus(decoder: str, corpus: Path, repeats: int) -> dict[str, Any]:
     import numpy as np
 
     from quarantine.imaging import decode_image_bytes
     from quarantine.imaging.limits import ImageLimits
     from quarantine.imaging.load import load_image
-    from quarantine.imaging.stages import STAGES, Context
+    from quarantine.imaging.stages import STAGES, Context, Frame
 
     limits = ImageLimits()
     raw = None if decoder == "pipeline" else _raw_decoder(decoder)
@@ -160,9 +165,10 @@ def worker_corpus(decoder: str, corpus: Path, repeats: int) -> dict[str, Any]:
             if stages:
                 first_stage[stages[hit[0]]] = first_stage.get(stages[hit[0]], 0) + 1
         if decoder == "pipeline":
-            gray = load_image(data, limits).gray
+            loaded = load_image(data, limits)
+            colour = load_image(data, limits, channel_max=True).gray if loaded.colour else None
             for stage in STAGES:
-                ctx = Context.of(gray)
+                ctx = Context(Frame(loaded.gray, 1.0), load_colour=_const(colour))
                 if stage.applies(ctx) and any(
                     _matches((c.raw, c.text), expected) for c in stage.run(ctx)
                 ):

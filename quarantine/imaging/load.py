@@ -35,6 +35,8 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(ImageLimits().max_pixels
 _HEIF_BRANDS = frozenset(
     {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
 )
+#: Pillow modes without colour: the channel maximum would equal the gray image.
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 _heif_lock = threading.Lock()
 _heif_state: dict[str, bool] = {}
 
@@ -47,7 +49,8 @@ class LoadedImage:
     value that was applied (1 = none); ``size`` is the (width, height) stored in
     the file, before the orientation was applied.  ``scale`` is below 1 when the
     JPEG decoder reduced the picture on request (``gray`` pixel = full-resolution
-    pixel × ``scale``).
+    pixel × ``scale``).  ``colour`` is true when the file holds colour pixels
+    (then :func:`load_channel_max` gives a colour-aware variant).
     """
 
     gray: Gray
@@ -55,6 +58,7 @@ class LoadedImage:
     size: tuple[int, int]
     orientation: int
     scale: float = 1.0
+    colour: bool = False
 
     @property
     def upright_size(self) -> tuple[int, int]:
@@ -113,13 +117,20 @@ def _heif_available() -> bool:
 
 
 def load_image(
-    data: bytes, limits: ImageLimits, *, draft_max_pixels: int | None = None
+    data: bytes,
+    limits: ImageLimits,
+    *,
+    draft_max_pixels: int | None = None,
+    channel_max: bool = False,
 ) -> LoadedImage:
     """Check ``data`` against ``limits`` and decode it to an upright gray image.
 
     With ``draft_max_pixels``, a JPEG larger than that is decoded directly at
     1/2, 1/4 or 1/8 size (DCT scaling, much cheaper than decoding it whole and
     resizing); the result reports its ``scale``.
+
+    With ``channel_max``, ``gray`` holds the per-pixel maximum of the colour
+    channels instead of the luminance (see :func:`channel_max_of`).
 
     Raises :class:`~quarantine.imaging.errors.ImageLimitExceeded` or
     :class:`~quarantine.imaging.errors.ImageInputError`; never anything else for
@@ -156,22 +167,27 @@ def load_image(
             raise errors.unreadable("zero-sized image")
         if width * height > limits.max_pixels:
             raise errors.too_many_pixels(width, height, limits.max_pixels)
+        colour = im.mode not in _GRAY_MODES
         try:
             if fmt == "JPEG":
-                # Decode luminance only: no chroma upsampling or colour conversion.
+                # Decode luminance only (no chroma upsampling or colour
+                # conversion) unless the colour channels are wanted.
                 factor = 1
                 if draft_max_pixels is not None:
                     factor = _draft_factor(width * height, draft_max_pixels)
-                im.draft("L", (max(1, width // factor), max(1, height // factor)))
+                mode = "RGB" if channel_max and colour else "L"
+                im.draft(mode, (max(1, width // factor), max(1, height // factor)))
             im.load()
             orientation = _orientation(im)
             upright = _transpose(im)
-            gray = _to_gray(upright)
+            gray = _to_channel_max(upright) if channel_max else _to_gray(upright)
         except errors.ImageInputError:
             raise
         except Exception as exc:
             raise errors.unreadable(type(exc).__name__) from exc
-    loaded = LoadedImage(gray=gray, format=fmt, size=(width, height), orientation=orientation)
+    loaded = LoadedImage(
+        gray=gray, format=fmt, size=(width, height), orientation=orientation, colour=colour
+    )
     full_width = loaded.upright_size[0]
     if gray.shape[1] != full_width:
         loaded = dataclasses.replace(loaded, scale=gray.shape[1] / full_width)
@@ -218,3 +234,26 @@ def _to_gray(im: Image.Image) -> Gray:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         im = Image.alpha_composite(white, rgba)
     return np.asarray(im.convert("L"), dtype=np.uint8).copy()
+
+
+def channel_max_of(rgb: npt.NDArray[np.uint8]) -> Gray:
+    """Per-pixel maximum of the three colour channels (any channel order).
+
+    Ink of any strong colour (a red seal, a blue stamp) is light in at least
+    one channel, so it turns almost as light as the paper, while black print
+    stays dark in all three; in the luminance image red ink is mid-grey and
+    covers the modules beneath it.
+    """
+    return np.asarray(np.maximum(np.maximum(rgb[:, :, 0], rgb[:, :, 1]), rgb[:, :, 2]))
+
+
+def _to_channel_max(im: Image.Image) -> Gray:
+    if im.mode in _GRAY_MODES:
+        return _to_gray(im)
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "PA", "RGBa"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, rgba)
+    return channel_max_of(np.asarray(im.convert("RGB"), dtype=np.uint8))

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import cv2
@@ -27,7 +28,7 @@ import numpy as np
 from quarantine.imaging import errors
 from quarantine.imaging.hints import compute_hints
 from quarantine.imaging.limits import ImageLimits
-from quarantine.imaging.load import load_image
+from quarantine.imaging.load import channel_max_of, load_image
 from quarantine.imaging.results import DecodedCode, DecodeResult, Quad
 from quarantine.imaging.stages import (
     STAGES,
@@ -82,21 +83,38 @@ def decode_image_array(
 ) -> DecodeResult:
     """Run the cascade on pixels already in memory (gray ``H×W`` or BGR ``H×W×3``)."""
     start = time.perf_counter()
+    colour: Callable[[], npt.NDArray[np.uint8]] | None = None
+    if image.ndim == 3 and image.shape[2] >= 3:
+        bgr = image
+
+        def colour() -> npt.NDArray[np.uint8]:
+            return channel_max_of(bgr)
+
     if image.ndim == 3:
         image = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
     if image.ndim != 2 or image.size == 0:
         raise ValueError("expected a non-empty gray (H×W) or BGR (H×W×3) uint8 array")
     if image.size > limits.max_pixels:
         raise errors.too_many_pixels(image.shape[1], image.shape[0], limits.max_pixels)
-    return _scan(Context.of(np.ascontiguousarray(image, dtype=np.uint8)), limits, want, start)
+    gray = np.ascontiguousarray(image, dtype=np.uint8)
+    return _scan(Context(Frame(gray, 1.0), load_colour=colour), limits, want, start)
 
 
 def _context(data: bytes, limits: ImageLimits) -> Context:
     """Decode ``data``; a huge JPEG is decoded reduced first, whole only if needed."""
     loaded = load_image(data, limits, draft_max_pixels=WORK_MAX_PIXELS)
-    if loaded.scale >= 1.0:
-        return Context.of(loaded.gray)
-    return Context(Frame(loaded.gray, loaded.scale), lambda: load_image(data, limits).gray)
+
+    def colour() -> npt.NDArray[np.uint8]:
+        return load_image(data, limits, draft_max_pixels=WORK_MAX_PIXELS, channel_max=True).gray
+
+    def full() -> npt.NDArray[np.uint8]:
+        return load_image(data, limits).gray
+
+    return Context(
+        Frame(loaded.gray, loaded.scale),
+        full if loaded.scale < 1.0 else None,
+        load_colour=colour if loaded.colour else None,
+    )
 
 
 def _scan(ctx: Context, limits: ImageLimits, want: int | None, start: float) -> DecodeResult:

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from quarantine.imaging import zbar
+from quarantine.imaging import curved, zbar
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -35,6 +35,10 @@ WORK_MAX_PIXELS = 4_200_000
 UPSCALE_MAX_SIDE = 1000
 #: zbar is slow on big images: it gets a copy whose longer side is at most this.
 ZBAR_MAX_SIDE = 1600
+#: The bent-paper rectifier runs on a copy at most this long, and on a 2× copy
+#: of images at most ``CURVED_UP_MAX_SIDE`` long (finders of few pixels).
+CURVED_MAX_SIDE = 2400
+CURVED_UP_MAX_SIDE = 1000
 
 #: QR Model 1 and 2; Micro QR and rMQR are never used on certificates.
 _QR_FORMATS = zxingcpp.BarcodeFormats(
@@ -76,11 +80,14 @@ class Context:
 
     ``base`` is the image as decoded: full resolution, or already reduced by the
     JPEG decoder (DCT scaling) for a huge photo, in which case ``load_full``
-    decodes it again at full resolution when a stage needs that.
+    decodes it again at full resolution when a stage needs that.  For a colour
+    picture ``load_colour`` gives the per-pixel maximum of its colour channels at
+    the size of ``base`` (decoded only when a stage asks for it).
     """
 
     base: Frame
     load_full: Callable[[], Gray] | None = None
+    load_colour: Callable[[], Gray] | None = None
     _cache: dict[str, Frame] = field(default_factory=dict)
 
     @classmethod
@@ -105,6 +112,22 @@ class Context:
     def work(self) -> Frame:
         """``base``, reduced by an integer factor when it is still huge."""
         return self.frame("work", lambda: _reduce(self.base, WORK_MAX_PIXELS))
+
+    @property
+    def colour(self) -> Frame | None:
+        """The channel-maximum image at the scale of ``work``; None for gray input."""
+        load = self.load_colour
+        if load is None:
+            return None
+        base = self.base
+
+        def make() -> Frame:
+            img = load()
+            if img.shape[:2] != base.img.shape[:2]:
+                raise ValueError(f"colour image {img.shape} does not match {base.img.shape}")
+            return _reduce(Frame(img, base.scale), WORK_MAX_PIXELS)
+
+        return self.frame("colour", make)
 
     @property
     def reduced(self) -> bool:
@@ -164,6 +187,40 @@ def zxing_read(frame: Frame, stage: str, **options: Any) -> list[Candidate]:
 def _unscale(points: tuple[FPoint, ...], scale: float) -> FQuad:
     pts = [(x / scale, y / scale) for x, y in points]
     return (pts[0], pts[1], pts[2], pts[3])
+
+
+def zxing_colour(ctx: Context) -> list[Candidate]:
+    frame = ctx.colour
+    return [] if frame is None else zxing_read(frame, "zxing-colour")
+
+
+# --- bent paper ----------------------------------------------------------------
+
+
+def curved_read(frame: Frame, stage: str) -> list[Candidate]:
+    """Rectify symbols from their finder and alignment patterns, then zxing-cpp.
+
+    Corners read in the rectified picture go back through its remap tables.
+    """
+    out: list[Candidate] = []
+    for rect in curved.rectify(frame.img):
+        found = zxing_read(Frame(rect.img, 1.0), stage)
+        for c in found:
+            src = tuple(rect.source(x, y) for x, y in c.quad)
+            out.append(
+                Candidate(text=c.text, raw=c.raw, quad=_unscale(src, frame.scale), stage=stage)
+            )
+        if out:
+            break
+    return out
+
+
+def _curved_frame(ctx: Context) -> Frame:
+    return ctx.frame("curved", lambda: _bounded(ctx.work, CURVED_MAX_SIDE))
+
+
+def _upscale2(img: Gray) -> Gray:
+    return as_gray(cv2.resize(img, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC))
 
 
 # --- zbar ----------------------------------------------------------------------
@@ -253,6 +310,12 @@ STAGES: tuple[Stage, ...] = (
         doc="zxing-cpp at full resolution, only when the first pass was reduced",
     ),
     Stage(
+        "zxing-colour",
+        zxing_colour,
+        applies=lambda ctx: ctx.load_colour is not None,
+        doc="zxing-cpp on the per-pixel maximum of the colour channels (red seals)",
+    ),
+    Stage(
         "zxing-histogram",
         lambda ctx: zxing_read(
             ctx.work, "zxing-histogram", binarizer=zxingcpp.Binarizer.GlobalHistogram
@@ -313,6 +376,20 @@ STAGES: tuple[Stage, ...] = (
         ),
         applies=lambda ctx: min(_zbar_frame(ctx).img.shape[:2]) >= 160,
         doc="zbar on a half-size copy (codes too large or too noisy for zbar's scanner)",
+    ),
+    Stage(
+        "zxing-curved",
+        lambda ctx: curved_read(_curved_frame(ctx), "zxing-curved"),
+        doc="symbol rectified through its finder and alignment patterns (bent paper)",
+    ),
+    Stage(
+        "zxing-curved-up",
+        lambda ctx: curved_read(
+            ctx.frame("curved-up", lambda: _derive(_curved_frame(ctx), _upscale2, 2.0)),
+            "zxing-curved-up",
+        ),
+        applies=lambda ctx: max(_curved_frame(ctx).img.shape[:2]) <= CURVED_UP_MAX_SIDE,
+        doc="the same on a 2× bicubic copy (finder and alignment patterns of few pixels)",
     ),
 )
 
