@@ -19,13 +19,14 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from quarantine.cli import decode, issue, keys, serve, verify
+    from quarantine.cli import db, decode, issue, keys, serve, verify
 
     keys.register(app)
     issue.register(app)
     verify.register(app)
     decode.register(app)
     serve.register(app)
+    db.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,371 @@
+"""Issued certificates: store, fetch, search; status derived from events and ``now``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from quarantine.core.codec import detail_digest, full_record
+from quarantine.core.document import from_document
+from quarantine.core.model import CHINA_TZ, Certificate, Kind
+from quarantine.core.status import EventType, StatusEvent, status_codes
+from quarantine.errors import LimitExceeded
+from quarantine.storage._common import check_aware, check_length, check_region
+from quarantine.storage.counters import NumberInUse
+from quarantine.storage.models import CertificateRow, LineItemRow, StatusEventRow
+
+#: Hard limits of :meth:`CertificateStore.search`.
+MAX_PAGE_SIZE: Final = 100
+DEFAULT_PAGE_SIZE: Final = 20
+MAX_PAGE: Final = 10_000
+MAX_FILTER_LENGTH: Final = 100
+
+
+class CertStatus(StrEnum):
+    """A certificate's status at an instant, derived (DESIGN §5), first match wins."""
+
+    REVOKED = "REVOKED"
+    SUPERSEDED = "SUPERSEDED"
+    CLOSED = "CLOSED"
+    SUSPENDED = "SUSPENDED"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    VALID = "VALID"
+
+
+_EVENT_STATUSES: Final = (
+    CertStatus.REVOKED,
+    CertStatus.SUPERSEDED,
+    CertStatus.CLOSED,
+    CertStatus.SUSPENDED,
+)
+
+
+def derive_status(
+    valid_from: date, valid_to: date, events: Iterable[StatusEvent], now: datetime
+) -> CertStatus:
+    """Status at ``now`` from the validity dates (China time) and the events."""
+    codes = {code for code, _ in status_codes(events, now)}
+    for status in _EVENT_STATUSES:
+        if status.value in codes:
+            return status
+    today = now.astimezone(CHINA_TZ).date()
+    if today > valid_to:
+        return CertStatus.EXPIRED
+    if today < valid_from:
+        return CertStatus.NOT_YET_VALID
+    return CertStatus.VALID
+
+
+@dataclass(frozen=True)
+class StoredCertificate:
+    """A certificate as the registry holds it."""
+
+    number: str
+    kind: Kind
+    issuing_region: str
+    issued_at: datetime
+    valid_from: date
+    valid_to: date
+    consignor: str
+    consignee: str
+    producer: str
+    kid: str
+    qr_text: str
+    detail_digest: bytes
+    #: ``codec.full_record``: includes the agent's full ID number — registry only.
+    record: dict[str, Any]
+    created_at: datetime
+
+    def certificate(self) -> Certificate:
+        """The full certificate (with its digest salt) rebuilt from the record."""
+        return replace(from_document(self.record), salt=bytes.fromhex(self.record["salt"]))
+
+    @classmethod
+    def from_row(cls, row: CertificateRow) -> StoredCertificate:
+        return cls(
+            number=row.number,
+            kind=Kind(row.kind),
+            issuing_region=row.issuing_region,
+            issued_at=row.issued_at,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            consignor=row.consignor_name,
+            consignee=row.consignee_name,
+            producer=row.producer_name,
+            kid=row.kid,
+            qr_text=row.qr_text,
+            detail_digest=row.detail_digest,
+            record=row.record,
+            created_at=row.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    certificate: StoredCertificate
+    status: CertStatus
+
+
+@dataclass(frozen=True)
+class Page:
+    items: tuple[SearchHit, ...]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return (self.total + self.size - 1) // self.size
+
+
+def _clip(text: str, limit: int) -> str:
+    return text[:limit]
+
+
+def _has_event(kind: EventType, now: datetime) -> ColumnElement[bool]:
+    return exists().where(
+        StatusEventRow.certificate_id == CertificateRow.id,
+        StatusEventRow.type == kind.value,
+        StatusEventRow.at <= now,
+    )
+
+
+def _suspended(now: datetime) -> ColumnElement[bool]:
+    """The latest SUSPENDED/REINSTATED event up to ``now`` is a suspension."""
+    s = aliased(StatusEventRow)
+    r = aliased(StatusEventRow)
+    later_reinstatement = exists().where(
+        r.certificate_id == s.certificate_id,
+        r.type == EventType.REINSTATED.value,
+        r.at <= now,
+        or_(r.at > s.at, and_(r.at == s.at, r.id > s.id)),
+    )
+    return exists().where(
+        s.certificate_id == CertificateRow.id,
+        s.type == EventType.SUSPENDED.value,
+        s.at <= now,
+        not_(later_reinstatement),
+    )
+
+
+def status_clause(status: CertStatus, now: datetime) -> ColumnElement[bool]:
+    """SQL condition: the certificate row has ``status`` at ``now`` (as :func:`derive_status`)."""
+    today = now.astimezone(CHINA_TZ).date()
+    ladder: list[tuple[CertStatus, ColumnElement[bool]]] = [
+        (CertStatus.REVOKED, _has_event(EventType.REVOKED, now)),
+        (CertStatus.SUPERSEDED, _has_event(EventType.SUPERSEDED, now)),
+        (CertStatus.CLOSED, _has_event(EventType.ARRIVED, now)),
+        (CertStatus.SUSPENDED, _suspended(now)),
+        (CertStatus.EXPIRED, CertificateRow.valid_to < today),
+        (CertStatus.NOT_YET_VALID, CertificateRow.valid_from > today),
+    ]
+    earlier: list[ColumnElement[bool]] = []
+    for candidate, condition in ladder:
+        if candidate is status:
+            return and_(condition, *(not_(c) for c in earlier))
+        earlier.append(condition)
+    return and_(*(not_(c) for c in earlier))
+
+
+def region_clause(region: str) -> ColumnElement[bool]:
+    """Issuing region: a province (``xx0000``) or city (``xxxx00``) code covers its parts."""
+    check_region(region)
+    if region.endswith("0000"):
+        return CertificateRow.issuing_region.startswith(region[:2], autoescape=True)
+    if region.endswith("00"):
+        return CertificateRow.issuing_region.startswith(region[:4], autoescape=True)
+    return CertificateRow.issuing_region == region
+
+
+class CertificateStore:
+    """Certificates and their line items.  Flushes; the caller commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, cert: Certificate, qr_text: str, kid: str, now: datetime) -> StoredCertificate:
+        """Store an issued certificate; ``NUMBER_IN_USE`` if its number is taken."""
+        check_aware(now, "now")
+        number = str(cert.number)
+        if self._id(number) is not None:
+            raise NumberInUse(
+                "NUMBER_IN_USE",
+                f"证书编号 {number} 已使用，不能重复签发",
+                f"certificate number {number} was already issued",
+            )
+        row = CertificateRow(
+            number=number,
+            kind=cert.kind.value,
+            issuing_region=cert.number.region,
+            year=cert.number.year,
+            serial=cert.number.serial,
+            issued_at=cert.issued_at,
+            valid_from=cert.valid_from,
+            valid_to=cert.valid_to,
+            consignor_name=_clip(cert.consignor.name if cert.consignor else "", 200),
+            consignee_name=_clip(cert.consignee.name if cert.consignee else "", 200),
+            producer_name=_clip(cert.producer.name if cert.producer else "", 200),
+            kid=kid,
+            qr_text=qr_text,
+            detail_digest=detail_digest(cert),
+            record=full_record(cert),
+            created_at=now,
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+                self.session.add_all(
+                    LineItemRow(
+                        certificate_id=row.id,
+                        position=i,
+                        product=_clip(item.product, 200),
+                        variety=_clip(item.variety, 200),
+                        specification=_clip(item.specification, 200),
+                        unit=_clip(item.unit, 40),
+                        quantity=item.quantity,
+                        remarks=item.remarks,
+                    )
+                    for i, item in enumerate(cert.items)
+                )
+                self.session.flush()
+        except IntegrityError:
+            raise NumberInUse(
+                "NUMBER_IN_USE",
+                f"证书编号 {number} 已使用，不能重复签发",
+                f"certificate number {number} was already issued",
+            ) from None
+        return StoredCertificate.from_row(row)
+
+    def _id(self, number: str) -> int | None:
+        return self.session.execute(
+            select(CertificateRow.id).where(CertificateRow.number == number)
+        ).scalar_one_or_none()
+
+    def get(self, number: str) -> StoredCertificate | None:
+        row = self.session.execute(
+            select(CertificateRow).where(CertificateRow.number == number)
+        ).scalar_one_or_none()
+        return None if row is None else StoredCertificate.from_row(row)
+
+    def status(self, number: str, now: datetime) -> CertStatus | None:
+        """Status of one certificate at ``now``; ``None`` when unknown."""
+        row = self.session.execute(
+            select(CertificateRow.id, CertificateRow.valid_from, CertificateRow.valid_to).where(
+                CertificateRow.number == number
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        events = self._events_by_id([row.id]).get(row.id, [])
+        return derive_status(row.valid_from, row.valid_to, events, now)
+
+    def search(
+        self,
+        *,
+        now: datetime,
+        number: str | None = None,
+        consignor: str | None = None,
+        consignee: str | None = None,
+        product: str | None = None,
+        region: str | None = None,
+        status: CertStatus | None = None,
+        issued_from: datetime | None = None,
+        issued_to: datetime | None = None,
+        page: int = 1,
+        size: int = DEFAULT_PAGE_SIZE,
+    ) -> Page:
+        """Certificates matching every given filter, newest issue first.
+
+        ``number`` matches a prefix (``330109-2026`` finds the agency's year),
+        names and product match a fragment, ``region`` an issuing region
+        (province and city codes cover their districts), ``status`` the status
+        at ``now``, and the issue time lies in ``[issued_from, issued_to)``.
+        """
+        check_aware(now, "now")
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise LimitExceeded(
+                "PAGE_SIZE",
+                f"每页条数须在 1 至 {MAX_PAGE_SIZE} 之间",
+                f"page size must be 1..{MAX_PAGE_SIZE}",
+            )
+        if not 1 <= page <= MAX_PAGE:
+            raise LimitExceeded(
+                "PAGE", f"页码须在 1 至 {MAX_PAGE} 之间", f"page must be 1..{MAX_PAGE}"
+            )
+        conditions: list[ColumnElement[bool]] = []
+        for value, what in (
+            (number, "number"),
+            (consignor, "consignor"),
+            (consignee, "consignee"),
+            (product, "product"),
+        ):
+            if value is not None:
+                check_length(value, MAX_FILTER_LENGTH, what)
+        if number:
+            conditions.append(CertificateRow.number.startswith(number, autoescape=True))
+        if consignor:
+            conditions.append(CertificateRow.consignor_name.contains(consignor, autoescape=True))
+        if consignee:
+            conditions.append(CertificateRow.consignee_name.contains(consignee, autoescape=True))
+        if product:
+            conditions.append(
+                exists().where(
+                    LineItemRow.certificate_id == CertificateRow.id,
+                    LineItemRow.product.contains(product, autoescape=True),
+                )
+            )
+        if region:
+            conditions.append(region_clause(region))
+        if status is not None:
+            conditions.append(status_clause(CertStatus(status), now))
+        if issued_from is not None:
+            conditions.append(CertificateRow.issued_at >= check_aware(issued_from, "issued_from"))
+        if issued_to is not None:
+            conditions.append(CertificateRow.issued_at < check_aware(issued_to, "issued_to"))
+
+        total = self.session.execute(
+            select(func.count()).select_from(CertificateRow).where(*conditions)
+        ).scalar_one()
+        rows = (
+            self.session.execute(
+                select(CertificateRow)
+                .where(*conditions)
+                .order_by(CertificateRow.issued_at.desc(), CertificateRow.id.desc())
+                .limit(size)
+                .offset((page - 1) * size)
+            )
+            .scalars()
+            .all()
+        )
+        events = self._events_by_id([r.id for r in rows])
+        hits = tuple(
+            SearchHit(
+                StoredCertificate.from_row(r),
+                derive_status(r.valid_from, r.valid_to, events.get(r.id, []), now),
+            )
+            for r in rows
+        )
+        return Page(hits, total, page, size)
+
+    def _events_by_id(self, ids: Sequence[int]) -> dict[int, list[StatusEvent]]:
+        out: dict[int, list[StatusEvent]] = {}
+        if not ids:
+            return out
+        for ev in self.session.execute(
+            select(StatusEventRow)
+            .where(StatusEventRow.certificate_id.in_(ids))
+            .order_by(StatusEventRow.at, StatusEventRow.id)
+        ).scalars():
+            out.setdefault(ev.certificate_id, []).append(
+                StatusEvent(EventType(ev.type), ev.at, ev.reason, ev.superseded_by)
+            )
+        return out
