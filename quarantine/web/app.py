@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from quarantine.web import errors
 from quarantine.web.context import AppContext, utc_now
 from quarantine.web.metrics import observe
 from quarantine.web.ratelimit import RateLimiter
+from quarantine.web.registry import Registry, open_registry
 
 
 def create_app(
@@ -22,14 +24,32 @@ def create_app(
     trust: TrustList | None = None,
     status: StatusSource | None = None,
     clock: Callable[[], datetime] | None = None,
+    registry: Registry | None = None,
+    use_registry: bool = True,
 ) -> FastAPI:
-    """Build the service.  ``trust`` defaults to the configured trust list."""
+    """Build the service.
+
+    ``trust`` defaults to the configured trust list; the registry to the configured
+    database, which must be migrated (``quarantine db upgrade``).  ``use_registry=False``
+    runs a verification-only node.
+    """
     from quarantine import trustfile
     from quarantine.web.routes import health, verify
 
     if trust is None:
         trust = trustfile.load(settings.trust_list, settings.trust_anchor)
+    opened_here = None
+    if registry is None and use_registry:
+        opened_here = registry = open_registry(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if opened_here is not None:
+            opened_here.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="quarantine — 植物检疫证书 API",
         version="1",
         description="签发、核验长三角植物检疫证书 / Issue and verify Yangtze River Delta plant-quarantine certificates.",
@@ -40,6 +60,7 @@ def create_app(
         clock=clock or utc_now,
         status=status,
         limiter=RateLimiter(settings.verify_rate_per_minute),
+        registry=registry,
     )
     errors.install(app)
     app.middleware("http")(observe)

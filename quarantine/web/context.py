@@ -12,6 +12,7 @@ from quarantine.core.status import StatusSource
 from quarantine.core.trust import TrustList
 from quarantine.settings import Settings
 from quarantine.web.ratelimit import RateLimiter
+from quarantine.web.registry import Registry
 
 
 def utc_now() -> datetime:
@@ -23,8 +24,10 @@ class AppContext:
     settings: Settings
     trust: TrustList
     clock: Callable[[], datetime] = utc_now
+    #: Registry status for verification when no registry is configured (offline lists, tests).
     status: StatusSource | None = None
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(120))
+    registry: Registry | None = None
 
     @property
     def skew(self) -> timedelta:

@@ -24,19 +24,29 @@ def sample_text(name: str) -> str:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path, verify_rate_per_minute=1000, max_upload_bytes=2_000_000)
+def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings, clock=lambda: NOW), base_url="http://127.0.0.1:8000") as c:
         yield c
 
 
 @pytest.mark.parametrize("sample", MANIFEST["samples"], ids=lambda s: s["name"])
 def test_verify_by_text_matches_the_manifest(client: TestClient, sample: dict[str, Any]) -> None:
+    """Online, this node's (empty) registry adds UNKNOWN_TO_REGISTRY to every signed sample."""
     response = client.post("/api/v1/verify", json={"text": sample_text(sample["name"])})
     assert response.status_code == 200
     body = response.json()
-    assert body["verdict"] == sample["verdict"]
-    assert body["reasons"] == sample["reasons"]
+    expected = [r for r in sample["reasons"] if r != "STATUS_UNCHECKED"]
+    if "STATUS_UNCHECKED" in sample["reasons"]:  # the signature held, so the registry was asked
+        expected.append("UNKNOWN_TO_REGISTRY")
+    assert sorted(body["reasons"]) == sorted(expected)
+    assert body["verdict"] == ("INVALID" if sample["verdict"] == "VALID" else sample["verdict"])
+
+
+def test_offline_node_matches_the_manifest(settings: Settings) -> None:
+    with TestClient(create_app(settings, clock=lambda: NOW, use_registry=False)) as c:
+        for sample in MANIFEST["samples"]:
+            body = c.post("/api/v1/verify", json={"text": sample_text(sample["name"])}).json()
+            assert (body["verdict"], body["reasons"]) == (sample["verdict"], sample["reasons"])
 
 
 def test_verify_by_image(client: TestClient) -> None:
@@ -44,7 +54,7 @@ def test_verify_by_image(client: TestClient) -> None:
     response = client.post("/api/v1/verify/image", files={"image": ("qr.png", png, "image/png")})
     assert response.status_code == 200
     codes = response.json()["codes"]
-    assert [c["verdict"] for c in codes] == ["VALID"]
+    assert [c["reasons"] for c in codes] == [["UNKNOWN_TO_REGISTRY"]]
     assert len(codes[0]["position"]) == 4
 
 
@@ -101,16 +111,32 @@ def test_qr_url_serves_html_to_browsers_and_json_to_clients(client: TestClient) 
     page = client.get(f"/C/{digits}", headers={"accept": "text/html,application/xhtml+xml"})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "证书真实有效" in page.text
+    assert "登记系统中没有此证书" in page.text  # this node's registry does not hold the sample
     assert "杭州萧山绿源苗木专业合作社" in page.text
     assert "330109-2026-004871" in page.text
     data = client.get(f"/C/{digits}", headers={"accept": "application/json"}).json()
-    assert data["verdict"] == "VALID"
+    assert data["reasons"] == ["UNKNOWN_TO_REGISTRY"]
     assert data["host"] == {"host": "127.0.0.1:8000", "known": True}
 
 
-def test_qr_url_under_an_unknown_host_warns(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
+def test_offline_node_shows_a_valid_sample(settings: Settings) -> None:
+    app = create_app(settings, clock=lambda: NOW, use_registry=False)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        digits = sample_text("valid-transport-inter").split("/C/")[1]
+        page = c.get(f"/C/{digits}", headers={"accept": "text/html"})
+    assert "证书真实有效" in page.text
+
+
+def test_unmigrated_database_refuses_to_start(tmp_path: Path) -> None:
+    from quarantine.errors import EnvironmentProblem
+
+    with pytest.raises(EnvironmentProblem) as info:
+        create_app(Settings(data_dir=tmp_path))
+    assert info.value.code == "DB_NOT_MIGRATED"
+    assert "quarantine db upgrade" in info.value.message_en
+
+
+def test_qr_url_under_an_unknown_host_warns(settings: Settings) -> None:
     with TestClient(
         create_app(settings, clock=lambda: NOW), base_url="http://verify.evil.example"
     ) as c:
@@ -132,9 +158,11 @@ def test_page_escapes_content(client: TestClient) -> None:
     assert "MALFORMED" in page.text
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, verify_rate_per_minute=3)
-    with TestClient(create_app(settings, clock=lambda: NOW)) as c:
+def test_rate_limit_answers_429_with_retry_after(settings: Settings) -> None:
+    import dataclasses
+
+    limited = dataclasses.replace(settings, verify_rate_per_minute=3)
+    with TestClient(create_app(limited, clock=lambda: NOW)) as c:
         statuses = [c.post("/api/v1/verify", json={"text": "hello"}).status_code for _ in range(5)]
         last = c.post("/api/v1/verify", json={"text": "hello"})
     assert statuses[:3] == [200, 200, 200]

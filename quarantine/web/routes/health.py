@@ -25,6 +25,20 @@ def readyz(ctx: Annotated[AppContext, Depends(context)]) -> dict[str, Any]:
     now = ctx.clock()
     if now > ctx.trust.expires_at:
         raise ApiError(503, "TRUST_LIST_EXPIRED", "信任列表已过期", "the trust list has expired")
+    if ctx.registry is not None:
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with ctx.registry.session() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise ApiError(
+                503,
+                "REGISTRY_UNAVAILABLE",
+                "登记数据库不可用",
+                "the registry database does not answer",
+            ) from exc
     return {
         "status": "ready",
         "trust_list_version": ctx.trust.version,

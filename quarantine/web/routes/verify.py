@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from quarantine.core.verify import verify_text
+from quarantine.core.verify import Report, verify_text
 from quarantine.web.context import AppContext, context
 from quarantine.web.errors import ApiError
 from quarantine.web.pages import render_verification
@@ -37,15 +38,24 @@ def limit_public(request: Request, ctx: Annotated[AppContext, Depends(context)])
         )
 
 
+def verify_one(ctx: AppContext, text: str, now: datetime) -> Report:
+    """Verify with the registry's status when there is a registry, else ``ctx.status``."""
+    if ctx.registry is None:
+        return verify_text(text, trust=ctx.trust, now=now, skew=ctx.skew, status=ctx.status)
+    from quarantine.storage.events import RegistryStatusSource
+
+    with ctx.registry.session() as session:
+        return verify_text(
+            text, trust=ctx.trust, now=now, skew=ctx.skew, status=RegistryStatusSource(session)
+        )
+
+
 @router.post("/api/v1/verify", dependencies=[Depends(limit_public)], tags=["verify"])
 def verify_by_text(
     body: VerifyTextRequest, ctx: Annotated[AppContext, Depends(context)]
 ) -> dict[str, Any]:
     """核验二维码文本 / Verify a scanned QR text."""
-    report = verify_text(
-        body.text, trust=ctx.trust, now=ctx.clock(), skew=ctx.skew, status=ctx.status
-    )
-    return report.to_dict()
+    return verify_one(ctx, body.text, ctx.clock()).to_dict()
 
 
 @router.post("/api/v1/verify/image", dependencies=[Depends(limit_public)], tags=["verify"])
@@ -96,9 +106,7 @@ async def verify_by_image(
     now = ctx.clock()
     reports = [
         {
-            **verify_text(
-                code.text, trust=ctx.trust, now=now, skew=ctx.skew, status=ctx.status
-            ).to_dict(),
+            **verify_one(ctx, code.text, now).to_dict(),
             "position": [list(p) for p in code.position],
             "stage": code.stage,
         }
@@ -121,7 +129,7 @@ def qr_url(digits: str, request: Request, ctx: Annotated[AppContext, Depends(con
     host = request.headers.get("host", "127.0.0.1")
     scheme = request.url.scheme.upper()
     text = f"{scheme}://{host.upper()}/C/{digits}"
-    report = verify_text(text, trust=ctx.trust, now=ctx.clock(), skew=ctx.skew, status=ctx.status)
+    report = verify_one(ctx, text, ctx.clock())
     if _wants_html(request):
         return HTMLResponse(render_verification(report), headers={"Cache-Control": "no-store"})
     return JSONResponse(report.to_dict(), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,70 @@
+"""Who is calling: ``Authorization: Bearer <token>`` → a :class:`Principal`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from quarantine.services.authz import PUBLIC, Action, Principal, Role, require
+from quarantine.web.context import AppContext, context
+from quarantine.web.errors import ApiError
+
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def principal(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Principal:
+    """The caller; the public when no token is sent.  A bad token is refused (401)."""
+    header = request.headers.get("authorization")
+    if not header:
+        return PUBLIC
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip() or len(secret) > 200:
+        raise ApiError(
+            401,
+            "INVALID_TOKEN",
+            "令牌格式无效",
+            "use 'Authorization: Bearer <token>'",
+            _UNAUTHORIZED,
+        )
+    if ctx.registry is None:
+        raise ApiError(
+            503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "the registry is not configured"
+        )
+    from quarantine.storage.tokens import TokenStore
+
+    with ctx.registry.session() as session:
+        token = TokenStore(session).authenticate(secret.strip())
+    if token is None:
+        raise ApiError(
+            401,
+            "INVALID_TOKEN",
+            "令牌无效或已撤销",
+            "the token is unknown or revoked",
+            _UNAUTHORIZED,
+        )
+    return Principal(Role(token.role), token.region, token.id)
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def signed_in(who: Caller) -> Principal:
+    """Any valid token (401 for the public)."""
+    if who.role is Role.PUBLIC:
+        raise ApiError(401, "TOKEN_REQUIRED", "需要令牌", "this needs an API token", _UNAUTHORIZED)
+    return who
+
+
+def may(action: Action, who: Principal, region: str = "") -> None:
+    """403 unless ``who`` may do ``action`` in ``region`` (401 first for the public)."""
+    if who.role is Role.PUBLIC and action is not Action.VERIFY:
+        raise ApiError(401, "TOKEN_REQUIRED", "需要令牌", "this needs an API token", _UNAUTHORIZED)
+    try:
+        require(who, action, region)
+    except Exception as exc:
+        from quarantine.services.authz import Forbidden
+
+        if isinstance(exc, Forbidden):
+            raise ApiError(403, exc.code, exc.message_zh, exc.message_en) from exc
+        raise
