@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from quarantine.cli import db, decode, issue, keys, serve, verify
+    from quarantine.cli import db, decode, demo, issue, keys, serve, status, tokens, verify
 
     keys.register(app)
     issue.register(app)
@@ -27,6 +27,9 @@ def _register_all() -> None:
     decode.register(app)
     serve.register(app)
     db.register(app)
+    tokens.register(app)
+    status.register(app)
+    demo.register(app)
 
 
 def main() -> None:

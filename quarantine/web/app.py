@@ -34,7 +34,7 @@ def create_app(
     runs a verification-only node.
     """
     from quarantine import trustfile
-    from quarantine.web.routes import health, verify
+    from quarantine.web.routes import certificates, health, statuslists, verify
 
     if trust is None:
         trust = trustfile.load(settings.trust_list, settings.trust_anchor)
@@ -66,4 +66,6 @@ def create_app(
     app.middleware("http")(observe)
     app.include_router(health.router)
     app.include_router(verify.router)
+    app.include_router(certificates.router)
+    app.include_router(statuslists.router)
     return app
