@@ -50,6 +50,8 @@ class Settings:
     verify_rate_per_minute: int = 120
     #: Largest accepted upload, in bytes.
     max_upload_bytes: int = 20_000_000
+    #: How long a published offline status list stays fresh, in seconds (at least 120).
+    status_list_ttl_seconds: int = 86_400
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,7 +63,12 @@ class Settings:
                 continue
             if f.name in ("data_dir", "keys_dir", "trust_list", "trust_anchor"):
                 values[f.name] = Path(raw).expanduser()
-            elif f.name in ("clock_skew_seconds", "verify_rate_per_minute", "max_upload_bytes"):
+            elif f.name in (
+                "clock_skew_seconds",
+                "verify_rate_per_minute",
+                "max_upload_bytes",
+                "status_list_ttl_seconds",
+            ):
                 try:
                     values[f.name] = int(raw)
                     if int(raw) < 0:

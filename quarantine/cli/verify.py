@@ -22,8 +22,10 @@ from quarantine.cli.inputs import Item, expand
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from quarantine.core.statuslist import OfflineStatusSource
     from quarantine.core.trust import TrustList
     from quarantine.core.verify import Report
+    from quarantine.statuscache import CachedList
 
 _MARK = {
     "VALID": "✔ 有效 / VALID",
@@ -118,6 +120,85 @@ def _resolve(item: Item) -> tuple[tuple[str, str, str] | None, list[tuple[str, d
     return None, [(item.text or "", {})]
 
 
+def _offline_source(
+    trust_list: TrustList, at: datetime
+) -> tuple[OfflineStatusSource, list[CachedList], Path]:
+    """The cached status lists (``quarantine status pull``) as a status source."""
+    from quarantine.settings import Settings
+    from quarantine.statuscache import StatusCache
+
+    cache = StatusCache.for_data_dir(Settings.from_env().data_dir)
+    source, cached = cache.source(trust_list, at)
+    return source, cached, cache.directory
+
+
+def _print_cache_summary(
+    cached: list[CachedList], directory: Path, at: datetime, *, err: bool
+) -> None:
+    """Which lists the offline verification uses, their age and staleness (stderr with --json)."""
+    from quarantine.cli.status import freshness, human_age
+
+    usable = [c for c in cached if c.status_list is not None]
+    if not usable:
+        typer.echo(
+            f"! 没有缓存的状态列表（{directory}），状态按“过期”报告；请运行 quarantine status pull / "
+            "no cached status lists: status is reported as STATUS_STALE; run `quarantine status pull`",
+            err=err,
+        )
+    for c in cached:
+        if c.status_list is None:
+            assert c.error is not None
+            typer.echo(
+                f"! 状态列表 {c.region}/{c.year} 不可用 / status list unusable: "
+                f"[{c.error.code}] {c.error.message_zh} / {c.error.message_en}",
+                err=err,
+            )
+            continue
+        lst = c.status_list
+        typer.echo(
+            f"状态列表 status list {lst.region}/{lst.year}: 签发 issued {lst.issued_at.isoformat()}"
+            f" (age {human_age(lst.age(at))}) — {freshness(lst.stale(at))}",
+            err=err,
+        )
+
+
+def _offline_status(
+    report: Report, source: OfflineStatusSource, at: datetime
+) -> dict[str, Any] | None:
+    """The ``status`` object of an offline verification (``None`` when none was looked up)."""
+    if not report.status_source:
+        return None
+    cert = report.certificate
+    lst = source.list_for(cert.number.region, cert.number.year) if cert is not None else None
+    return {
+        "source": report.status_source,
+        "as_of": report.status_as_of.isoformat() if report.status_as_of else None,
+        "stale": "STATUS_STALE" in report.codes,
+        "age_seconds": int((at - report.status_as_of).total_seconds())
+        if report.status_as_of
+        else None,
+        "list": f"{lst.region}/{lst.year}" if lst is not None else None,
+        "valid_until": lst.valid_until.isoformat() if lst is not None else None,
+    }
+
+
+def _print_status(status: dict[str, Any] | None) -> None:
+    from quarantine.cli.status import freshness, human_age
+
+    if status is None:
+        return
+    if status["list"] is None:
+        typer.echo(
+            "  状态 status: 没有该地区和年份的状态列表 / no cached list for this region and year"
+        )
+        return
+    age = human_age(timedelta(seconds=status["age_seconds"] or 0))
+    typer.echo(
+        f"  状态 status: 状态列表 status list {status['list']} as of {status['as_of']}"
+        f" (age {age}) — {freshness(status['stale'])}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def verify(
@@ -143,6 +224,13 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(min=0, help="允许的时钟偏差（秒）/ allowed clock skew, seconds"),
         ] = None,
+        offline: Annotated[
+            bool,
+            typer.Option(
+                "--offline",
+                help="用缓存的状态列表核查撤销等状态 / check status against the cached status lists (quarantine status pull)",
+            ),
+        ] = False,
     ) -> None:
         """离线核验证书二维码 / Verify certificate QR codes offline."""
         from quarantine.core.verify import verify_text
@@ -153,6 +241,10 @@ def register(app: typer.Typer) -> None:
         allowed = timedelta(
             seconds=skew if skew is not None else guarded(Settings.from_env).clock_skew_seconds
         )
+        source: OfflineStatusSource | None = None
+        if offline:
+            source, cached, directory = guarded(lambda: _offline_source(trust_list, at))
+            _print_cache_summary(cached, directory, at, err=json_out)
         worst = EXIT_OK
         count = 0
         for item in expand(inputs):
@@ -176,16 +268,20 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"{item.label}\n  ✘ [{code}] {zh} / {en}")
                 continue
             for index, (text, extra) in enumerate(texts):
-                report = verify_text(text, trust=trust_list, now=at, skew=allowed)
+                report = verify_text(text, trust=trust_list, now=at, skew=allowed, status=source)
                 if report.verdict.value != "VALID" and worst == EXIT_OK:
                     worst = EXIT_NOT_VALID
+                status = _offline_status(report, source, at) if source is not None else None
                 if json_out:
                     line: dict[str, Any] = {"input": item.label, **report.to_dict()}
+                    if status is not None:
+                        line["status"] = status
                     if item.image is not None:
                         line["image"] = {"index": index, **extra}
                     print_json_line(line)
                 else:
                     _print_report(item.label, report, extra)
+                    _print_status(status)
         if count == 0:
             fail("NO_INPUT", "没有可核验的输入", "nothing to verify")
         raise typer.Exit(worst)

@@ -78,6 +78,7 @@ def install(app: FastAPI) -> None:
         words = {
             404: ("NOT_FOUND", "未找到", "not found"),
             405: ("METHOD_NOT_ALLOWED", "不支持的请求方法", "method not allowed"),
+            413: ("BODY_TOO_LARGE", "请求内容过大", "request body too large"),
         }
         code, zh, en = words.get(exc.status_code, ("HTTP_ERROR", "请求失败", str(exc.detail)))
         return JSONResponse(

@@ -2,27 +2,91 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from quarantine.core.verify import Report, verify_text
+from quarantine.services.authz import Principal
+from quarantine.web.auth import Caller
 from quarantine.web.context import AppContext, context
 from quarantine.web.errors import ApiError
 from quarantine.web.pages import render_verification
 
+if TYPE_CHECKING:
+    from quarantine.services.scans import ScanPlace
+    from quarantine.storage.scans import ScanEvent
+
 router = APIRouter()
 
 MAX_TEXT = 8000
+#: Limits of the optional scan fields (see ``quarantine.services.scans``).
+MAX_REGION = 6
+MAX_CHECKPOINT = 200
+MAX_PLATE = 20
+_REGION_DOC = "核验地点的地区代码（检查员扫描时记录）/ GB/T 2260 code of the scan's place (recorded for inspectors)"
+_CHECKPOINT_DOC = "检查站 / checkpoint (recorded for inspectors)"
+_PLATE_DOC = "车牌号 / vehicle plate (recorded for inspectors)"
 
 
 class VerifyTextRequest(BaseModel):
     text: str = Field(
         min_length=1, max_length=MAX_TEXT, description="扫描得到的二维码文本 / the scanned QR text"
     )
+    region: str | None = Field(default=None, max_length=MAX_REGION, description=_REGION_DOC)
+    checkpoint: str | None = Field(
+        default=None, max_length=MAX_CHECKPOINT, description=_CHECKPOINT_DOC
+    )
+    plate: str | None = Field(default=None, max_length=MAX_PLATE, description=_PLATE_DOC)
+
+
+@dataclass(frozen=True)
+class ScanFields:
+    """The optional scan fields as sent (body, form or query)."""
+
+    region: str | None = None
+    checkpoint: str | None = None
+    plate: str | None = None
+
+    def over(self, other: ScanFields) -> ScanFields:
+        """These fields, with ``other``'s where these are missing."""
+        return ScanFields(
+            self.region if self.region is not None else other.region,
+            self.checkpoint if self.checkpoint is not None else other.checkpoint,
+            self.plate if self.plate is not None else other.plate,
+        )
+
+
+def scan_query(
+    region: Annotated[str | None, Query(max_length=MAX_REGION, description=_REGION_DOC)] = None,
+    checkpoint: Annotated[
+        str | None, Query(max_length=MAX_CHECKPOINT, description=_CHECKPOINT_DOC)
+    ] = None,
+    plate: Annotated[str | None, Query(max_length=MAX_PLATE, description=_PLATE_DOC)] = None,
+) -> ScanFields:
+    return ScanFields(region, checkpoint, plate)
+
+
+ScanQuery = Annotated[ScanFields, Depends(scan_query)]
+
+
+def scan_for(who: Principal, fields: ScanFields) -> tuple[Principal, ScanPlace] | None:
+    """Validate the scan fields; the place to record when ``who`` is an inspector."""
+    from quarantine.reference import region_table
+    from quarantine.services.scans import scan_place
+
+    place = scan_place(
+        who,
+        region_table(),
+        region=fields.region,
+        checkpoint=fields.checkpoint,
+        plate=fields.plate,
+    )
+    return None if place is None else (who, place)
 
 
 def limit_public(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> None:
@@ -40,29 +104,69 @@ def limit_public(request: Request, ctx: Annotated[AppContext, Depends(context)])
 
 def verify_one(ctx: AppContext, text: str, now: datetime) -> Report:
     """Verify with the registry's status when there is a registry, else ``ctx.status``."""
+    return verify_and_record(ctx, text, now)[0]
+
+
+def verify_and_record(
+    ctx: AppContext, text: str, now: datetime, scan: tuple[Principal, ScanPlace] | None = None
+) -> tuple[Report, ScanEvent | None]:
+    """:func:`verify_one`, and record an inspector's scan in the same transaction.
+
+    A node without a registry records nothing.
+    """
     if ctx.registry is None:
-        return verify_text(text, trust=ctx.trust, now=now, skew=ctx.skew, status=ctx.status)
+        report = verify_text(text, trust=ctx.trust, now=now, skew=ctx.skew, status=ctx.status)
+        return report, None
     from quarantine.storage.events import RegistryStatusSource
 
     with ctx.registry.session() as session:
-        return verify_text(
+        report = verify_text(
             text, trust=ctx.trust, now=now, skew=ctx.skew, status=RegistryStatusSource(session)
         )
+        if scan is None:
+            return report, None
+        from quarantine.services.scans import record_scan
+
+        return report, record_scan(session, scan[0], scan[1], report, text, now)
+
+
+def _with_scan(report: Report, event: ScanEvent | None) -> dict[str, Any]:
+    out = report.to_dict()
+    if event is not None:
+        from quarantine.services.scans import scan_summary
+
+        out["scan"] = scan_summary(event)
+    return out
 
 
 @router.post("/api/v1/verify", dependencies=[Depends(limit_public)], tags=["verify"])
 def verify_by_text(
-    body: VerifyTextRequest, ctx: Annotated[AppContext, Depends(context)]
+    body: VerifyTextRequest,
+    ctx: Annotated[AppContext, Depends(context)],
+    who: Caller,
+    query: ScanQuery,
 ) -> dict[str, Any]:
-    """核验二维码文本 / Verify a scanned QR text."""
-    return verify_one(ctx, body.text, ctx.clock()).to_dict()
+    """核验二维码文本 / Verify a scanned QR text.
+
+    检查员（令牌）的每次核验都记录扫描事件 / every verification by an inspector (token)
+    records a scan event (place ``region``, ``checkpoint``, vehicle ``plate``).
+    """
+    scan = scan_for(who, ScanFields(body.region, body.checkpoint, body.plate).over(query))
+    return _with_scan(*verify_and_record(ctx, body.text, ctx.clock(), scan))
 
 
 @router.post("/api/v1/verify/image", dependencies=[Depends(limit_public)], tags=["verify"])
 async def verify_by_image(
-    request: Request, ctx: Annotated[AppContext, Depends(context)]
+    request: Request,
+    ctx: Annotated[AppContext, Depends(context)],
+    who: Caller,
+    query: ScanQuery,
 ) -> dict[str, Any]:
-    """核验照片中的所有证书二维码 / Verify every certificate QR code in a photo (multipart field ``image``)."""
+    """核验照片中的所有证书二维码 / Verify every certificate QR code in a photo (multipart field ``image``).
+
+    Optional form fields (or query parameters) ``region``, ``checkpoint``, ``plate``:
+    recorded with an inspector's scan.
+    """
     from starlette.datastructures import UploadFile
 
     limit = ctx.settings.max_upload_bytes
@@ -92,8 +196,18 @@ async def verify_by_image(
                 422, "UPLOAD_MISSING", "缺少图片（字段 image）", "no image in field 'image'"
             )
         data = await upload.read(limit + 1)
+        sent = {name: form.get(name) for name in ("region", "checkpoint", "plate")}
     finally:
         await form.close()
+    bad = [name for name, value in sent.items() if value is not None and not isinstance(value, str)]
+    if bad:
+        raise ApiError(
+            422, "SCAN_FIELD_INVALID", "扫描字段须为文本", f"form field {bad[0]!r} must be text"
+        )
+    scan = scan_for(
+        who,
+        ScanFields(*(v if isinstance(v, str) else None for v in sent.values())).over(query),
+    )
     if len(data) > limit:
         raise ApiError(413, "UPLOAD_TOO_LARGE", "上传文件过大", f"upload larger than {limit} bytes")
     from starlette.concurrency import run_in_threadpool
@@ -106,7 +220,7 @@ async def verify_by_image(
     now = ctx.clock()
     reports = [
         {
-            **verify_one(ctx, code.text, now).to_dict(),
+            **_with_scan(*verify_and_record(ctx, code.text, now, scan)),
             "position": [list(p) for p in code.position],
             "stage": code.stage,
         }
@@ -124,12 +238,18 @@ def _wants_html(request: Request) -> bool:
 
 @router.get("/C/{digits}", include_in_schema=False, dependencies=[Depends(limit_public)])
 @router.get("/c/{digits}", include_in_schema=False, dependencies=[Depends(limit_public)])
-def qr_url(digits: str, request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Response:
+def qr_url(
+    digits: str,
+    request: Request,
+    ctx: Annotated[AppContext, Depends(context)],
+    who: Caller,
+    query: ScanQuery,
+) -> Response:
     """The URL inside the QR: an HTML verdict for browsers, JSON for API clients."""
     host = request.headers.get("host", "127.0.0.1")
     scheme = request.url.scheme.upper()
     text = f"{scheme}://{host.upper()}/C/{digits}"
-    report = verify_one(ctx, text, ctx.clock())
+    report, event = verify_and_record(ctx, text, ctx.clock(), scan_for(who, query))
     if _wants_html(request):
         return HTMLResponse(render_verification(report), headers={"Cache-Control": "no-store"})
-    return JSONResponse(report.to_dict(), headers={"Cache-Control": "no-store"})
+    return JSONResponse(_with_scan(report, event), headers={"Cache-Control": "no-store"})
