@@ -33,7 +33,7 @@ def principal(request: Request, ctx: Annotated[AppContext, Depends(context)]) ->
         )
     from quarantine.storage.tokens import TokenStore
 
-    with ctx.registry.session() as session:
+    with ctx.registry.reader() as session:
         token = TokenStore(session).authenticate(secret.strip())
     if token is None:
         raise ApiError(

@@ -28,6 +28,15 @@ class Registry:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read-only unit of work: on SQLite it does not queue behind writers."""
+        with Session(self.engine.execution_options(sqlite_begin="DEFERRED")) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -582,7 +582,7 @@ def search_certificates(
 ) -> dict[str, Any]:
     """查询证书 / Search certificates (inspectors, issuers, admins); newest first."""
     now = ctx.clock()
-    with _answers(), db.session() as session:
+    with _answers(), db.reader() as session:
         found = service.search(
             session,
             who,
@@ -608,7 +608,7 @@ def search_certificates(
 
 
 def _load(db: Registry, number: str, who: Principal, now: datetime) -> service.CertificateView:
-    with _answers(), db.session() as session:
+    with _answers(), db.reader() as session:
         return service.get(session, number, who, now=now)
 
 

@@ -30,7 +30,7 @@ def readyz(ctx: Annotated[AppContext, Depends(context)]) -> dict[str, Any]:
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
-            with ctx.registry.session() as session:
+            with ctx.registry.reader() as session:
                 session.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
             raise ApiError(

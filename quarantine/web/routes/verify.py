@@ -119,14 +119,16 @@ def verify_and_record(
         return report, None
     from quarantine.storage.events import RegistryStatusSource
 
+    if scan is None:
+        with ctx.registry.reader() as session:
+            status = RegistryStatusSource(session)
+            return verify_text(text, trust=ctx.trust, now=now, skew=ctx.skew, status=status), None
+    from quarantine.services.scans import record_scan
+
     with ctx.registry.session() as session:
         report = verify_text(
             text, trust=ctx.trust, now=now, skew=ctx.skew, status=RegistryStatusSource(session)
         )
-        if scan is None:
-            return report, None
-        from quarantine.services.scans import record_scan
-
         return report, record_scan(session, scan[0], scan[1], report, text, now)
 
 
