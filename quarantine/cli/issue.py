@@ -84,54 +84,65 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """签发证书：签名二维码、二维码图片、可打印证书 / Issue: signed QR text, QR PNG/SVG, printable certificate."""
-        from quarantine import keystore
         from quarantine.core.codec import full_record
         from quarantine.reference import region_table
         from quarantine.render import certificate_html, certificate_png, qr_png, qr_svg
-        from quarantine.services.issuing import check, finalize
-        from quarantine.services.issuing import issue as sign
+        from quarantine.services import registry as service
+        from quarantine.services.authz import Principal, Role
         from quarantine.settings import Settings
-        from quarantine.storage.numbers import NumberStore
+        from quarantine.web.registry import open_registry
 
         settings = guarded(Settings.from_env)
         at = parse_now(now)
         doc = _read_document(file)
         regions = region_table()
-        store = NumberStore(settings.data_dir / "numbers.sqlite3")
-        keys_dir = keys or settings.resolved_keys_dir()
-        # Validate, then find and open the key; only then is a number consumed.
-        draft = guarded(lambda: check(doc, regions, now=at))
-        key_info = guarded(
-            lambda: keystore.signing_key_for(
-                keys_dir, draft.certificate.issuing_agency.region, draft.certificate.issued_at
-            )
+        agency = doc.get("issuing_agency")
+        region = str(agency.get("region", "")) if isinstance(agency, dict) else ""
+        # The command line acts as an issuer of the document's own region; the
+        # number comes from the registry's counter, so it is never reused.
+        principal = Principal(Role.ISSUER, region or "-", "cli")
+        signer_for = service.KeyFolderSigners(
+            keys or settings.resolved_keys_dir(), settings.passphrase_bytes()
         )
-        signer = guarded(lambda: keystore.load_signer(key_info, settings.passphrase_bytes()))
-        cert = guarded(lambda: finalize(draft, store, now=at))
-        signed = guarded(
-            lambda: sign(
-                cert, signer, key_region=key_info.region, base_url=base_url or settings.base_url
-            )
-        )
+        registry = guarded(lambda: open_registry(settings, create_local=True))
 
         def region_name(code: str) -> str:
             return regions.full_name(code)
 
-        stem = str(cert.number)
-        files = {
-            f"{stem}.txt": (signed.text + "\n").encode("ascii"),
-            f"{stem}.qr.png": qr_png(signed.text),
-            f"{stem}.qr.svg": qr_svg(signed.text).encode("utf-8"),
-            f"{stem}.html": certificate_html(cert, signed.text, region_name=region_name).encode(
-                "utf-8"
-            ),
-            f"{stem}.png": certificate_png(cert, signed.text, region_name=region_name),
-            f"{stem}.record.json": json.dumps(
-                full_record(cert), ensure_ascii=False, indent=2
-            ).encode("utf-8"),
-        }
+        try:
+            # Render inside the transaction: if anything fails, nothing is stored.
+            with registry.session() as session:
+                issued = guarded(
+                    lambda: service.issue(
+                        session,
+                        doc,
+                        principal,
+                        signer_for=signer_for,
+                        base_url=base_url or settings.base_url,
+                        regions=regions,
+                        now=at,
+                    )
+                )
+                cert, text = issued.certificate, issued.qr_text
+                stem = str(cert.number)
+                files = {
+                    f"{stem}.txt": (text + "\n").encode("ascii"),
+                    f"{stem}.qr.png": qr_png(text),
+                    f"{stem}.qr.svg": qr_svg(text).encode("utf-8"),
+                    f"{stem}.html": certificate_html(cert, text, region_name=region_name).encode(
+                        "utf-8"
+                    ),
+                    f"{stem}.png": guarded(
+                        lambda: certificate_png(cert, text, region_name=region_name)
+                    ),
+                    f"{stem}.record.json": json.dumps(
+                        full_record(cert), ensure_ascii=False, indent=2
+                    ).encode("utf-8"),
+                }
+        finally:
+            registry.close()
         guarded(lambda: _write_all(out, files, private={f"{stem}.record.json"}))
-        typer.echo(f"签发 issued {cert.kind.title_zh} {stem}  key {key_info.kid} ({key_info.alg})")
-        typer.echo(f"QR: {len(signed.payload)} bytes payload, {len(signed.text)} characters")
+        typer.echo(f"签发 issued {cert.kind.title_zh} {stem}  key {issued.kid}")
+        typer.echo(f"QR: {len(text)} characters")
         for name in files:
             typer.echo(f"  {out / name}")

@@ -41,11 +41,30 @@ class Registry:
         self.engine.dispose()
 
 
-def open_registry(settings: Settings) -> Registry:
-    """Connect to the configured database; refuse an unmigrated one (``DB_NOT_MIGRATED``)."""
-    from quarantine.storage.db import database_url, make_engine, require_migrated, session_factory
+def open_registry(settings: Settings, *, create_local: bool = False) -> Registry:
+    """Connect to the configured database; refuse an unmigrated one (``DB_NOT_MIGRATED``).
 
-    engine = make_engine(database_url(settings))
+    ``create_local``: the embedded default (SQLite in the data folder, no
+    ``QUARANTINE_DATABASE_URL``) is created and migrated when it does not exist yet.
+    """
+    from quarantine.storage.db import (
+        SQLITE_FILENAME,
+        database_url,
+        make_engine,
+        require_migrated,
+        session_factory,
+        upgrade,
+    )
+
+    url = database_url(settings)
+    if (
+        create_local
+        and settings.database_url is None
+        and not (settings.data_dir / SQLITE_FILENAME).exists()
+    ):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(url)
+    engine = make_engine(url)
     try:
         require_migrated(engine)
     except BaseException:

@@ -22,7 +22,7 @@ from quarantine.core.document import to_document
 from quarantine.core.model import CHINA_TZ, CertificateNumber
 from quarantine.core.verify import Verdict, decode_unverified, verify_text
 from quarantine.reference import region_table
-from quarantine.storage.numbers import NumberStore
+from quarantine.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 INPUT = REPO / "samples" / "input"
@@ -89,10 +89,24 @@ def numberless(tmp_path: Path, **changes: Any) -> Path:
 
 
 def assert_nothing_consumed(data: Path) -> None:
-    """The counter did not move and the input's own number is still free (uses both up)."""
-    store = NumberStore(data / "numbers.sqlite3")
-    assert str(store.allocate("330109", 2026, AT)) == "330109-2026-000001"
-    store.claim(CertificateNumber.parse("330109-2026-004871"), AT)  # NumberInUse if taken
+    """The registry's counter did not move and the input's own number is still free.
+
+    Checked inside a transaction that is rolled back, so the check consumes nothing.
+    """
+    from quarantine.storage import db
+    from quarantine.storage.counters import NumberCounter
+
+    if not (data / db.SQLITE_FILENAME).exists():
+        return  # no registry was even created: nothing can have been consumed
+    engine = db.make_engine(db.database_url(Settings(data_dir=data)))
+    try:
+        with db.session_factory(engine)() as session:
+            counter = NumberCounter(session)
+            assert str(counter.allocate("330109", 2026, AT)) == "330109-2026-000001"
+            counter.claim(CertificateNumber.parse("330109-2026-004871"), AT)  # NumberInUse if taken
+            session.rollback()
+    finally:
+        engine.dispose()
 
 
 def files_in(folder: Path) -> list[str]:
