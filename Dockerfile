@@ -1,6 +1,7 @@
 # quarantine — signed plant-quarantine certificates.
 # Build:  docker build -t quarantine .
-# Run:    docker run --rm quarantine verify /app/samples/valid-transport-inter.txt
+# Run:    docker run --rm -p 8000:8000 quarantine          (migrates, then serves on :8000)
+#         docker run --rm quarantine verify /app/samples/valid-transport-inter.txt
 FROM python:3.11-slim-bookworm
 
 # zbar for the QR decoder fallback, a CJK font for printable certificates.
@@ -14,14 +15,14 @@ COPY pyproject.toml README.md ./
 COPY quarantine ./quarantine
 RUN pip install --no-cache-dir . && rm -rf /root/.cache
 COPY samples ./samples
+COPY docker/entrypoint.sh /usr/local/bin/quarantine-entrypoint
 
 USER quarantine
 ENV QUARANTINE_DATA_DIR=/home/quarantine/data \
     PYTHONUNBUFFERED=1
 
-# Healthy when the trust list loads and a known-good sample verifies.
-HEALTHCHECK --interval=60s --timeout=10s --start-period=5s --retries=3 \
-  CMD ["quarantine", "verify", "/app/samples/valid-transport-inter.txt"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 
-ENTRYPOINT ["quarantine"]
-CMD ["--help"]
+ENTRYPOINT ["quarantine-entrypoint"]
