@@ -13,7 +13,7 @@ from quarantine.core.trust import TrustList
 from quarantine.settings import Settings
 from quarantine.web import errors
 from quarantine.web.context import AppContext, utc_now
-from quarantine.web.metrics import observe
+from quarantine.web.metrics import Observe
 from quarantine.web.ratelimit import RateLimiter
 from quarantine.web.registry import Registry, open_registry
 
@@ -63,7 +63,7 @@ def create_app(
         registry=registry,
     )
     errors.install(app)
-    app.middleware("http")(observe)
+    app.add_middleware(Observe)
     app.include_router(health.router)
     app.include_router(verify.router)
     app.include_router(certificates.router)

@@ -13,7 +13,7 @@ from quarantine.web.errors import ApiError
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def principal(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Principal:
+async def principal(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Principal:
     """The caller; the public when no token is sent.  A bad token is refused (401)."""
     header = request.headers.get("authorization")
     if not header:
@@ -31,10 +31,17 @@ def principal(request: Request, ctx: Annotated[AppContext, Depends(context)]) ->
         raise ApiError(
             503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "the registry is not configured"
         )
-    from quarantine.storage.tokens import TokenStore
+    from starlette.concurrency import run_in_threadpool
 
-    with ctx.registry.reader() as session:
-        token = TokenStore(session).authenticate(secret.strip())
+    from quarantine.storage.tokens import ApiToken, TokenStore
+
+    registry = ctx.registry
+
+    def lookup() -> ApiToken | None:
+        with registry.reader() as session:
+            return TokenStore(session).authenticate(secret.strip())
+
+    token = await run_in_threadpool(lookup)
     if token is None:
         raise ApiError(
             401,
@@ -49,7 +56,7 @@ def principal(request: Request, ctx: Annotated[AppContext, Depends(context)]) ->
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def signed_in(who: Caller) -> Principal:
+async def signed_in(who: Caller) -> Principal:
     """Any valid token (401 for the public)."""
     if who.role is Role.PUBLIC:
         raise ApiError(401, "TOKEN_REQUIRED", "需要令牌", "this needs an API token", _UNAUTHORIZED)

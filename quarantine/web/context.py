@@ -34,6 +34,6 @@ class AppContext:
         return timedelta(seconds=self.settings.clock_skew_seconds)
 
 
-def context(request: Request) -> AppContext:
+async def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.context
     return ctx

@@ -1,14 +1,14 @@
-"""Prometheus metrics and a structured JSON access log."""
+"""Prometheus metrics and a structured JSON access log (a plain ASGI middleware)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -27,26 +27,42 @@ LATENCY = Histogram(
 access_log = logging.getLogger("quarantine.access")
 
 
-async def observe(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    start = time.perf_counter()
-    response = await call_next(request)
-    elapsed = time.perf_counter() - start
-    route = request.scope.get("route")
-    path = getattr(route, "path", "unmatched")
-    REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-    LATENCY.labels(request.method, path).observe(elapsed)
-    if access_log.isEnabledFor(logging.INFO):
-        access_log.info(
-            json.dumps(
-                {
-                    "method": request.method,
-                    "route": path,
-                    "status": response.status_code,
-                    "ms": round(elapsed * 1000, 2),
-                },
-                separators=(",", ":"),
-            )
-        )
-    return response
+class Observe:
+    """Counts requests by route template and status, times them, logs one JSON line each."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            elapsed = time.perf_counter() - start
+            route: Any = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            method = scope.get("method", "")
+            REQUESTS.labels(method, path, str(status[0])).inc()
+            LATENCY.labels(method, path).observe(elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    json.dumps(
+                        {
+                            "method": method,
+                            "route": path,
+                            "status": status[0],
+                            "ms": round(elapsed * 1000, 2),
+                        },
+                        separators=(",", ":"),
+                    )
+                )

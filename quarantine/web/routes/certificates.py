@@ -263,7 +263,7 @@ _CONFLICT: Final[dict[int | str, dict[str, Any]]] = {
 # --------------------------------------------------------------------------- dependencies
 
 
-def cert_number(
+async def cert_number(
     number: Annotated[
         str,
         Path(
@@ -289,7 +289,7 @@ def cert_number(
 Number = Annotated[str, Depends(cert_number)]
 
 
-def _registry(ctx: Annotated[AppContext, Depends(context)]) -> Registry:
+async def _registry(ctx: Annotated[AppContext, Depends(context)]) -> Registry:
     if ctx.registry is None:
         raise ApiError(503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "this node has no registry")
     return ctx.registry
@@ -299,22 +299,22 @@ Db = Annotated[Registry, Depends(_registry)]
 Ctx = Annotated[AppContext, Depends(context)]
 
 
-def _reader(who: Caller) -> Principal:
+async def _reader(who: Caller) -> Principal:
     may(Action.READ, who)
     return who
 
 
-def _issuer(who: Caller) -> Principal:
+async def _issuer(who: Caller) -> Principal:
     may(Action.ISSUE, who, who.region)  # the role; the certificate's region is checked later
     return who
 
 
-def _inspector(who: Caller) -> Principal:
+async def _inspector(who: Caller) -> Principal:
     may(Action.RECORD_INSPECTION, who)
     return who
 
 
-def _changer(number: Number, who: Caller) -> Principal:
+async def _changer(number: Number, who: Caller) -> Principal:
     may(Action.CHANGE_STATUS, who, number[:6])
     return who
 
@@ -325,7 +325,7 @@ def _regions() -> RegionTable:
     return region_table()
 
 
-def _signers(request: Request, ctx: Ctx) -> service.SignerFor:
+async def _signers(request: Request, ctx: Ctx) -> service.SignerFor:
     signers: service.SignerFor | None = getattr(request.app.state, "quarantine_signers", None)
     if signers is None:
         signers = service.KeyFolderSigners(

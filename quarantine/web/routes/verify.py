@@ -89,7 +89,7 @@ def scan_for(who: Principal, fields: ScanFields) -> tuple[Principal, ScanPlace] 
     return None if place is None else (who, place)
 
 
-def limit_public(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> None:
+async def limit_public(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> None:
     client = request.client.host if request.client else "unknown"
     wait = ctx.limiter.take(client)
     if wait > 0:
