@@ -206,20 +206,24 @@ class RegistryStatusSource:
         self.session = session
 
     def lookup(self, number: str, now: datetime) -> StatusInfo:
-        cert_id = self.session.execute(
-            select(CertificateRow.id).where(CertificateRow.number == number)
-        ).scalar_one_or_none()
-        if cert_id is None:
-            return StatusInfo(known=False, as_of=now, source="registry")
+        # One round trip: the certificate (if any) with its events.
         rows = self.session.execute(
             select(
+                CertificateRow.id,
                 StatusEventRow.type,
                 StatusEventRow.at,
                 StatusEventRow.reason,
                 StatusEventRow.superseded_by,
             )
-            .where(StatusEventRow.certificate_id == cert_id)
+            .outerjoin(StatusEventRow, StatusEventRow.certificate_id == CertificateRow.id)
+            .where(CertificateRow.number == number)
             .order_by(StatusEventRow.at, StatusEventRow.id)
         ).all()
-        events = tuple(StatusEvent(EventType(t), at, reason, sup) for t, at, reason, sup in rows)
+        if not rows:
+            return StatusInfo(known=False, as_of=now, source="registry")
+        events = tuple(
+            StatusEvent(EventType(t), at, reason, sup)
+            for _, t, at, reason, sup in rows
+            if t is not None
+        )
         return StatusInfo(known=True, events=events, as_of=now, source="registry")

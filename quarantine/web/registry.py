@@ -16,6 +16,7 @@ from quarantine.settings import Settings
 class Registry:
     engine: Engine
     sessions: sessionmaker[Session]
+    _readers: sessionmaker[Session] | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -30,8 +31,18 @@ class Registry:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A read-only unit of work: on SQLite it does not queue behind writers."""
-        with Session(self.engine.execution_options(sqlite_begin="DEFERRED")) as session:
+        """A read-only unit of work that never blocks writers.
+
+        PostgreSQL: autocommit, so a look-up is one round trip (no BEGIN/ROLLBACK);
+        SQLite: a deferred transaction, so readers do not queue behind writers.
+        """
+        if self._readers is None:
+            if self.engine.dialect.name == "postgresql":
+                reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                reading = self.engine.execution_options(sqlite_begin="DEFERRED")
+            self._readers = sessionmaker(reading, expire_on_commit=False)
+        with self._readers() as session:
             try:
                 yield session
             finally:
