@@ -8,8 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, and_, exists, func, insert, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from quarantine.core.codec import detail_digest, full_record
@@ -17,7 +16,7 @@ from quarantine.core.document import from_document
 from quarantine.core.model import CHINA_TZ, Certificate, Kind
 from quarantine.core.status import EventType, StatusEvent, status_codes
 from quarantine.errors import LimitExceeded
-from quarantine.storage._common import check_aware, check_length, check_region
+from quarantine.storage._common import check_aware, check_length, check_region, upsert
 from quarantine.storage.counters import NumberInUse
 from quarantine.storage.models import CertificateRow, LineItemRow, StatusEventRow
 
@@ -192,63 +191,77 @@ class CertificateStore:
         self.session = session
 
     def add(self, cert: Certificate, qr_text: str, kid: str, now: datetime) -> StoredCertificate:
-        """Store an issued certificate; ``NUMBER_IN_USE`` if its number is taken."""
+        """Store an issued certificate; ``NUMBER_IN_USE`` if its number is taken.
+
+        Two statements: the certificate row (``INSERT … ON CONFLICT DO NOTHING
+        RETURNING id``: the unique constraints refuse a used number, and the
+        transaction stays usable) and its line items in one ``executemany``.
+        """
         check_aware(now, "now")
         number = str(cert.number)
-        if self._id(number) is not None:
+        values: dict[str, Any] = {
+            "number": number,
+            "kind": cert.kind.value,
+            "issuing_region": cert.number.region,
+            "year": cert.number.year,
+            "serial": cert.number.serial,
+            "issued_at": cert.issued_at,
+            "valid_from": cert.valid_from,
+            "valid_to": cert.valid_to,
+            "consignor_name": _clip(cert.consignor.name if cert.consignor else "", 200),
+            "consignee_name": _clip(cert.consignee.name if cert.consignee else "", 200),
+            "producer_name": _clip(cert.producer.name if cert.producer else "", 200),
+            "kid": kid,
+            "qr_text": qr_text,
+            "detail_digest": detail_digest(cert),
+            "record": full_record(cert),
+            "created_at": now,
+        }
+        cert_id = self.session.execute(
+            upsert(self.session, CertificateRow)
+            .values(**values)
+            .on_conflict_do_nothing()
+            .returning(CertificateRow.id)
+        ).scalar_one_or_none()
+        if cert_id is None:
             raise NumberInUse(
                 "NUMBER_IN_USE",
                 f"证书编号 {number} 已使用，不能重复签发",
                 f"certificate number {number} was already issued",
             )
-        row = CertificateRow(
+        if cert.items:
+            self.session.execute(
+                insert(LineItemRow),
+                [
+                    {
+                        "certificate_id": cert_id,
+                        "position": i,
+                        "product": _clip(item.product, 200),
+                        "variety": _clip(item.variety, 200),
+                        "specification": _clip(item.specification, 200),
+                        "unit": _clip(item.unit, 40),
+                        "quantity": item.quantity,
+                        "remarks": item.remarks,
+                    }
+                    for i, item in enumerate(cert.items)
+                ],
+            )
+        return StoredCertificate(
             number=number,
-            kind=cert.kind.value,
-            issuing_region=cert.number.region,
-            year=cert.number.year,
-            serial=cert.number.serial,
+            kind=cert.kind,
+            issuing_region=values["issuing_region"],
             issued_at=cert.issued_at,
             valid_from=cert.valid_from,
             valid_to=cert.valid_to,
-            consignor_name=_clip(cert.consignor.name if cert.consignor else "", 200),
-            consignee_name=_clip(cert.consignee.name if cert.consignee else "", 200),
-            producer_name=_clip(cert.producer.name if cert.producer else "", 200),
+            consignor=values["consignor_name"],
+            consignee=values["consignee_name"],
+            producer=values["producer_name"],
             kid=kid,
             qr_text=qr_text,
-            detail_digest=detail_digest(cert),
-            record=full_record(cert),
+            detail_digest=values["detail_digest"],
+            record=values["record"],
             created_at=now,
         )
-        try:
-            with self.session.begin_nested():
-                self.session.add(row)
-                self.session.flush()
-                self.session.add_all(
-                    LineItemRow(
-                        certificate_id=row.id,
-                        position=i,
-                        product=_clip(item.product, 200),
-                        variety=_clip(item.variety, 200),
-                        specification=_clip(item.specification, 200),
-                        unit=_clip(item.unit, 40),
-                        quantity=item.quantity,
-                        remarks=item.remarks,
-                    )
-                    for i, item in enumerate(cert.items)
-                )
-                self.session.flush()
-        except IntegrityError:
-            raise NumberInUse(
-                "NUMBER_IN_USE",
-                f"证书编号 {number} 已使用，不能重复签发",
-                f"certificate number {number} was already issued",
-            ) from None
-        return StoredCertificate.from_row(row)
-
-    def _id(self, number: str) -> int | None:
-        return self.session.execute(
-            select(CertificateRow.id).where(CertificateRow.number == number)
-        ).scalar_one_or_none()
 
     def get(self, number: str) -> StoredCertificate | None:
         row = self.session.execute(

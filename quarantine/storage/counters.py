@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import case, exists, select
+from sqlalchemy import case, exists, literal, select
 from sqlalchemy.orm import Session
 
 from quarantine.core.model import CertificateNumber
@@ -100,15 +100,22 @@ class NumberCounter:
             raise _in_use(number)
 
     def _take(self, number: CertificateNumber, now: datetime) -> bool:
+        """Record ``number`` in ``claimed_numbers`` unless it is claimed or issued already.
+
+        One statement (``INSERT … SELECT … WHERE NOT EXISTS (certificates) ON
+        CONFLICT DO NOTHING RETURNING``): ``claimed_numbers`` alone does not cover
+        certificates stored without passing the counter (e.g. imported).
+        """
         text = str(number)
-        issued = self.session.execute(
-            select(exists().where(CertificateRow.number == text))
-        ).scalar_one()
-        if issued:
-            return False
+        insert = upsert(self.session, ClaimedNumberRow)
         taken = self.session.execute(
-            upsert(self.session, ClaimedNumberRow)
-            .values(number=text, claimed_at=now)
+            insert.from_select(
+                [ClaimedNumberRow.number, ClaimedNumberRow.claimed_at],
+                select(
+                    literal(text, ClaimedNumberRow.number.type),
+                    literal(now, ClaimedNumberRow.claimed_at.type),
+                ).where(~exists().where(CertificateRow.number == text)),
+            )
             .on_conflict_do_nothing(index_elements=[ClaimedNumberRow.number])
             .returning(ClaimedNumberRow.number)
         ).scalar_one_or_none()

@@ -206,19 +206,24 @@ class RegistryStatusSource:
         self.session = session
 
     def lookup(self, number: str, now: datetime) -> StatusInfo:
-        # One round trip: the certificate (if any) with its events.
-        rows = self.session.execute(
-            select(
-                CertificateRow.id,
-                StatusEventRow.type,
-                StatusEventRow.at,
-                StatusEventRow.reason,
-                StatusEventRow.superseded_by,
+        # One round trip: the certificate (if any) with its events.  A plain column
+        # query: run on the session's connection, without the ORM's statement handling.
+        rows = (
+            self.session.connection()
+            .execute(
+                select(
+                    CertificateRow.id,
+                    StatusEventRow.type,
+                    StatusEventRow.at,
+                    StatusEventRow.reason,
+                    StatusEventRow.superseded_by,
+                )
+                .outerjoin(StatusEventRow, StatusEventRow.certificate_id == CertificateRow.id)
+                .where(CertificateRow.number == number)
+                .order_by(StatusEventRow.at, StatusEventRow.id)
             )
-            .outerjoin(StatusEventRow, StatusEventRow.certificate_id == CertificateRow.id)
-            .where(CertificateRow.number == number)
-            .order_by(StatusEventRow.at, StatusEventRow.id)
-        ).all()
+            .all()
+        )
         if not rows:
             return StatusInfo(known=False, as_of=now, source="registry")
         events = tuple(

@@ -20,6 +20,16 @@ from quarantine.storage.models import ROLES, ApiTokenRow
 MAX_SECRET_LENGTH: Final = 200
 
 
+#: Bumped by every :meth:`TokenStore.revoke` in this process: caches of verified tokens
+#: (``quarantine.web.auth``) drop what they hold when it changes.
+_revocations: list[int] = [0]
+
+
+def revocations() -> int:
+    """How many revocations this process has made (see ``_revocations``)."""
+    return _revocations[0]
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -99,6 +109,7 @@ class TokenStore:
         if row.revoked_at is None:
             row.revoked_at = check_aware(now, "now") if now is not None else datetime.now(UTC)
             self.session.flush()
+        _revocations[0] += 1
         return ApiToken.from_row(row)
 
     def get(self, token_id: str) -> ApiToken | None:

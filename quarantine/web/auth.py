@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 
@@ -11,6 +12,14 @@ from quarantine.web.context import AppContext, context
 from quarantine.web.errors import ApiError
 
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+#: A verified token is trusted for this long per worker without asking the database
+#: again: a revocation by another process (``quarantine tokens revoke``) takes up to
+#: this long to reach a running server (docs/api.md).  Revocations in the same
+#: process drop the cache at once; unknown and revoked tokens are never cached.
+TOKEN_CACHE_SECONDS: Final = 5.0
+#: More cached tokens than this and the cache starts over.
+TOKEN_CACHE_SIZE: Final = 10_000
 
 
 async def principal(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Principal:
@@ -33,15 +42,24 @@ async def principal(request: Request, ctx: Annotated[AppContext, Depends(context
         )
     from starlette.concurrency import run_in_threadpool
 
-    from quarantine.storage.tokens import ApiToken, TokenStore
+    from quarantine.storage.tokens import ApiToken, TokenStore, hash_secret, revocations
 
     registry = ctx.registry
+    digest = hash_secret(secret.strip())
+    generation = revocations()
+    cached = registry.token_cache.get(digest)
+    if cached is not None and cached[0] > time.monotonic() and cached[1] == generation:
+        return Principal(Role(cached[2].role), cached[2].region, cached[2].id)
 
     def lookup() -> ApiToken | None:
         with registry.reader() as session:
             return TokenStore(session).authenticate(secret.strip())
 
     token = await run_in_threadpool(lookup)
+    if token is not None:
+        if len(registry.token_cache) >= TOKEN_CACHE_SIZE:
+            registry.token_cache.clear()
+        registry.token_cache[digest] = (time.monotonic() + TOKEN_CACHE_SECONDS, generation, token)
     if token is None:
         raise ApiError(
             401,

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from quarantine.settings import Settings
+
+if TYPE_CHECKING:
+    from quarantine.storage.tokens import ApiToken
 
 
 @dataclass
@@ -17,6 +21,10 @@ class Registry:
     engine: Engine
     sessions: sessionmaker[Session]
     _readers: sessionmaker[Session] | None = None
+    #: Verified tokens of this worker: SHA-256 of the secret → (expires at
+    #: ``time.monotonic()``, ``tokens.revocations()`` when looked up, token).
+    #: See ``quarantine.web.auth.TOKEN_CACHE_SECONDS``.
+    token_cache: dict[str, tuple[float, int, ApiToken]] = field(default_factory=dict)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
