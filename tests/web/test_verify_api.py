@@ -152,10 +152,36 @@ def test_tampered_page_says_not_valid(client: TestClient) -> None:
     assert "BAD_SIGNATURE" in page.text
 
 
-def test_page_escapes_content(client: TestClient) -> None:
+def test_page_for_damaged_digits_says_malformed(client: TestClient) -> None:
     page = client.get("/C/0123")
     assert page.status_code == 200
     assert "MALFORMED" in page.text
+
+
+def test_page_escapes_signed_content(settings: Settings) -> None:
+    """A name with markup, signed by a trusted key, is shown as text, never as markup."""
+    import dataclasses
+
+    from quarantine.core.document import from_document
+    from quarantine.core.keys import Signer
+    from quarantine.core.signing import sign_certificate
+    from tests.conftest import cst, make_trust
+
+    signer = Signer.generate()
+    trust = make_trust([("330000", signer, cst("2025-01-01T00:00"), None)])
+    doc = json.loads((REPO / "samples" / "input" / "transport-inter.json").read_text("utf-8"))
+    cert = from_document(doc)
+    assert cert.consignor is not None
+    evil = dataclasses.replace(cert.consignor, name='<script>alert("x")</script>')
+    text = sign_certificate(
+        dataclasses.replace(cert, consignor=evil), signer, base_url="http://127.0.0.1:8000"
+    ).text
+    app = create_app(settings, trust=trust, clock=lambda: NOW, use_registry=False)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        page = c.get("/C/" + text.split("/C/")[1], headers={"accept": "text/html"})
+    assert "证书真实有效" in page.text  # the signature held: the name really was signed
+    assert "<script>" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
 
 
 def test_rate_limit_answers_429_with_retry_after(settings: Settings) -> None:
