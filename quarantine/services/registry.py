@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +33,13 @@ from quarantine.errors import InputError
 from quarantine.services import issuing
 from quarantine.services.authz import Action, Principal, require
 from quarantine.storage.audit import AuditLog
-from quarantine.storage.certificates import CertificateStore, CertStatus, Page, StoredCertificate
+from quarantine.storage.certificates import (
+    CertificateStore,
+    CertStatus,
+    Page,
+    SearchFilters,
+    StoredCertificate,
+)
 from quarantine.storage.counters import NumberCounter, NumberInUse
 from quarantine.storage.events import MAX_REASON, EventStore, RecordedEvent
 from quarantine.storage.models import CertificateRow
@@ -348,36 +354,11 @@ def get(session: Session, number: str, principal: Principal, *, now: datetime) -
 
 
 def search(
-    session: Session,
-    principal: Principal,
-    *,
-    now: datetime,
-    number: str | None = None,
-    consignor: str | None = None,
-    consignee: str | None = None,
-    product: str | None = None,
-    region: str | None = None,
-    status: CertStatus | None = None,
-    issued_from: datetime | None = None,
-    issued_to: datetime | None = None,
-    page: int = 1,
-    size: int = 20,
+    session: Session, principal: Principal, *, now: datetime, **filters: Unpack[SearchFilters]
 ) -> Page:
     """Search the registry (see ``CertificateStore.search`` for the rules)."""
     require(principal, Action.READ)
-    return CertificateStore(session).search(
-        now=now,
-        number=number,
-        consignor=consignor,
-        consignee=consignee,
-        product=product,
-        region=region,
-        status=status,
-        issued_from=issued_from,
-        issued_to=issued_to,
-        page=page,
-        size=size,
-    )
+    return CertificateStore(session).search(now=now, **filters)
 
 
 # --------------------------------------------------------------------------- status changes

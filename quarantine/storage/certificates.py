@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, and_, exists, func, insert, not_, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -184,6 +184,21 @@ def region_clause(region: str) -> ColumnElement[bool]:
     return CertificateRow.issuing_region == region
 
 
+class SearchFilters(TypedDict, total=False):
+    """Filters of :meth:`CertificateStore.search` (every one optional)."""
+
+    number: str | None
+    consignor: str | None
+    consignee: str | None
+    product: str | None
+    region: str | None
+    status: CertStatus | None
+    issued_from: datetime | None
+    issued_to: datetime | None
+    page: int
+    size: int
+
+
 class CertificateStore:
     """Certificates and their line items.  Flushes; the caller commits."""
 
@@ -281,21 +296,7 @@ class CertificateStore:
         events = self._events_by_id([row.id]).get(row.id, [])
         return derive_status(row.valid_from, row.valid_to, events, now)
 
-    def search(
-        self,
-        *,
-        now: datetime,
-        number: str | None = None,
-        consignor: str | None = None,
-        consignee: str | None = None,
-        product: str | None = None,
-        region: str | None = None,
-        status: CertStatus | None = None,
-        issued_from: datetime | None = None,
-        issued_to: datetime | None = None,
-        page: int = 1,
-        size: int = DEFAULT_PAGE_SIZE,
-    ) -> Page:
+    def search(self, *, now: datetime, **filters: Unpack[SearchFilters]) -> Page:
         """Certificates matching every given filter, newest issue first.
 
         ``number`` matches a prefix (``330109-2026`` finds the agency's year),
@@ -304,6 +305,11 @@ class CertificateStore:
         at ``now``, and the issue time lies in ``[issued_from, issued_to)``.
         """
         check_aware(now, "now")
+        number, consignor = filters.get("number"), filters.get("consignor")
+        consignee, product = filters.get("consignee"), filters.get("product")
+        region, status = filters.get("region"), filters.get("status")
+        issued_from, issued_to = filters.get("issued_from"), filters.get("issued_to")
+        page, size = filters.get("page", 1), filters.get("size", DEFAULT_PAGE_SIZE)
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise LimitExceeded(
                 "PAGE_SIZE",
