@@ -61,14 +61,10 @@ class Settings:
             raw = env.get(PREFIX + f.name.upper())
             if raw is None or raw == "":
                 continue
-            if f.name in ("data_dir", "keys_dir", "trust_list", "trust_anchor"):
+            # Field types are strings here (``from __future__ import annotations``).
+            if str(f.type).startswith("Path"):
                 values[f.name] = Path(raw).expanduser()
-            elif f.name in (
-                "clock_skew_seconds",
-                "verify_rate_per_minute",
-                "max_upload_bytes",
-                "status_list_ttl_seconds",
-            ):
+            elif f.type == "int":
                 try:
                     values[f.name] = int(raw)
                     if int(raw) < 0:

@@ -7,7 +7,7 @@ from typing import Annotated, Final
 
 from fastapi import Depends, Request
 
-from quarantine.services.authz import PUBLIC, Action, Principal, Role, require
+from quarantine.services.authz import PUBLIC, Action, Forbidden, Principal, Role, require
 from quarantine.web.context import AppContext, context
 from quarantine.web.errors import ApiError
 
@@ -87,9 +87,5 @@ def may(action: Action, who: Principal, region: str = "") -> None:
         raise ApiError(401, "TOKEN_REQUIRED", "需要令牌", "this needs an API token", _UNAUTHORIZED)
     try:
         require(who, action, region)
-    except Exception as exc:
-        from quarantine.services.authz import Forbidden
-
-        if isinstance(exc, Forbidden):
-            raise ApiError(403, exc.code, exc.message_zh, exc.message_en) from exc
-        raise
+    except Forbidden as exc:
+        raise ApiError(403, exc.code, exc.message_zh, exc.message_en) from exc
