@@ -102,15 +102,11 @@ async def limit_public(request: Request, ctx: Annotated[AppContext, Depends(cont
         )
 
 
-def verify_one(ctx: AppContext, text: str, now: datetime) -> Report:
-    """Verify with the registry's status when there is a registry, else ``ctx.status``."""
-    return verify_and_record(ctx, text, now)[0]
-
-
 def verify_and_record(
     ctx: AppContext, text: str, now: datetime, scan: tuple[Principal, ScanPlace] | None = None
 ) -> tuple[Report, ScanEvent | None]:
-    """:func:`verify_one`, and record an inspector's scan in the same transaction.
+    """Verify with the registry's status (else ``ctx.status``), and record an inspector's
+    scan in the same transaction.
 
     A node without a registry records nothing.
     """
