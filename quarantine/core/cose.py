@@ -64,7 +64,7 @@ def sig_structure(protected_bytes: bytes, payload: bytes, external_aad: bytes = 
 
 def decode_sign1(data: bytes, *, max_depth: int = 4) -> Sign1:
     """Parse a COSE_Sign1, tagged (18) or not; check shapes and headers, not the signature."""
-    if data[:1] == b"\xd2":  # tag 18
+    if data[:1] == bytes([0xC0 | TAG_SIGN1]):  # tag 18 in its one-byte form
         data = data[1:]
     try:
         item = cbor.strict_loads(data, max_depth=max_depth, what="COSE_Sign1")

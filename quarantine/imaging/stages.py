@@ -90,11 +90,6 @@ class Context:
     load_colour: Callable[[], Gray] | None = None
     _cache: dict[str, Frame] = field(default_factory=dict)
 
-    @classmethod
-    def of(cls, gray: Gray) -> Context:
-        """A context for a full-resolution gray image."""
-        return cls(Frame(gray, 1.0))
-
     def frame(self, key: str, make: Callable[[], Frame]) -> Frame:
         if key not in self._cache:
             self._cache[key] = make()
