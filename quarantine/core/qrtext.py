@@ -56,10 +56,17 @@ def bytes_to_digits(data: bytes) -> str:
 
 def digits_to_bytes(digits: str) -> bytes:
     """Inverse of :func:`bytes_to_digits`; ``DigitsError`` for impossible strings."""
-    if not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
+    if not (digits.isascii() and digits.isdigit()):
         raise DigitsError(
-            "DIGITS_MALFORMED", "数字串无效", "payload digits are empty, not digits or start with 0"
+            "DIGITS_MALFORMED", "数字串无效", "payload digits are empty or not digits"
         )
+    return _digits_to_bytes(digits)
+
+
+def _digits_to_bytes(digits: str) -> bytes:
+    """:func:`digits_to_bytes` for a string already known to be ASCII digits."""
+    if digits[0] == "0":
+        raise DigitsError("DIGITS_MALFORMED", "数字串无效", "payload digits start with 0")
     if len(digits) > MAX_DIGITS:
         raise LimitExceeded(
             "QR_TEXT_TOO_LONG", "二维码内容过长", f"more than {MAX_DIGITS} payload digits"
@@ -98,5 +105,5 @@ def decode(text: str) -> QrText:
     if match is None or not digits or not (digits.isascii() and digits.isdigit()):
         raise NotOurs("NOT_A_CERTIFICATE", "不是检疫证书二维码", "not a certificate QR code")
     return QrText(
-        prefix=prefix.upper(), host=match.group(1).lower(), payload=digits_to_bytes(digits)
+        prefix=prefix.upper(), host=match.group(1).lower(), payload=_digits_to_bytes(digits)
     )
