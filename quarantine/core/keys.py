@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -103,12 +103,16 @@ class PublicKey:
         if len(signature) != 64:
             return False
         try:
-            if isinstance(self.key, ed25519.Ed25519PublicKey):
-                self.key.verify(signature, message)
+            # ``alg`` is derived from the key's type; comparing it is cheaper than isinstance
+            # against cryptography's abstract classes on every verification.
+            if self.alg == ALG_EDDSA:
+                cast("ed25519.Ed25519PublicKey", self.key).verify(signature, message)
             else:
                 r = int.from_bytes(signature[:_P256_ORDER_BYTES], "big")
                 s = int.from_bytes(signature[_P256_ORDER_BYTES:], "big")
-                self.key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+                cast("ec.EllipticCurvePublicKey", self.key).verify(
+                    encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256())
+                )
         except InvalidSignature:
             return False
         return True

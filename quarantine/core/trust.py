@@ -9,6 +9,7 @@ signed inside its window keeps verifying.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -68,11 +69,16 @@ class TrustList:
     def keys_for_kid(self, kid: bytes) -> list[TrustedKey]:
         return [k for k in self.keys if k.public.kid == kid]
 
-    def member(self, region: str) -> Member | None:
+    @functools.cached_property
+    def _by_province(self) -> dict[str, Member]:
+        """Members by the first two digits of their region (the first listed wins)."""
+        index: dict[str, Member] = {}
         for m in self.members:
-            if m.covers_region(region):
-                return m
-        return None
+            index.setdefault(m.region[:2], m)
+        return index
+
+    def member(self, region: str) -> Member | None:
+        return self._by_province.get(region[:2])
 
     def agency_name(self, region: str) -> str:
         member = self.member(region)

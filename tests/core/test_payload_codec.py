@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -167,6 +168,27 @@ def test_codec_round_trip(cert: Certificate) -> None:
     assert [i.product for i in decoded.items] == [i.product for i in cert.items]
     assert [i.specification for i in decoded.items] == [i.specification for i in cert.items]
     assert codec.encode_content(decoded) == codec.encode_content(cert)
+    assert_built_like_init(decoded)
+
+
+def assert_built_like_init(decoded: Certificate) -> None:
+    """Decoded objects skip ``__init__``: they must still be exactly what it builds."""
+    nested = (decoded.issuing_agency, decoded.delegating_agency, decoded.officer, decoded.route)
+    parts = (decoded.consignor, decoded.consignee, decoded.producer, decoded.conveyance)
+    objects = [decoded, *decoded.items, decoded.references, *nested, *parts, decoded.project]
+    for obj in [o for o in objects if o is not None]:
+        names = [f.name for f in dataclasses.fields(obj)]
+        assert sorted(vars(obj)) == sorted(names)
+        rebuilt = type(obj)(**{name: getattr(obj, name) for name in names})
+        assert rebuilt == obj
+        assert repr(rebuilt) == repr(obj)
+        assert hash(rebuilt) == hash(obj)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded.statement = "x"  # type: ignore[misc]
+
+
+def test_reference_decodes_like_init(reference_cert: Certificate) -> None:
+    assert_built_like_init(codec.decode_content(codec.encode_content(reference_cert)))
 
 
 @given(st.integers(1, 255), st.binary(max_size=1700))
@@ -260,3 +282,33 @@ def test_dictionary_helps_chinese_certificates(
     plain = compress.pack(signed.cose, compress=False)
     assert signed.payload[0] == compress.FORMAT_DEFLATE_DICT1
     assert len(signed.payload) < len(plain)
+
+
+def _with(m: dict[object, object], **changes: object) -> dict[object, object]:
+    out = dict(m)
+    for key, value in changes.items():
+        out[int(key[1:])] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda m: {**{k: v for k, v in m.items() if k != 1}, True: m[1]},  # bool key for 1
+        lambda m: {**m, 22: 0},
+        lambda m: {k: v for k, v in m.items() if k != 11},
+        lambda m: _with(m, k10={True: m[10][1]}),  # bool key in references
+        lambda m: _with(m, k10={1: m[10][1], 5: 1}),
+        lambda m: _with(m, k10={4: [0]}),  # a referenced number out of range
+        lambda m: _with(m, k8=[[1, 1, 120, [1, 1, True]]]),  # bool inside a specification
+        lambda m: _with(m, k8=[[1, 1, 120, [1, 1, 12, 15, 16]]]),
+    ],
+)
+def test_content_maps_of_the_wrong_shape_are_refused(
+    reference_cert: Certificate, mutate: Callable[[dict[object, object]], dict[object, object]]
+) -> None:
+    m: dict[object, object] = dict(codec.to_payload_map(reference_cert).items())
+    assert 10 in m
+    codec.from_payload_map(m)  # the unchanged map decodes
+    with pytest.raises(codec.PayloadContentError):
+        codec.from_payload_map(mutate(m))
