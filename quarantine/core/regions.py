@@ -68,3 +68,16 @@ class RegionTable:
                 parts.append(current.name)
             current = self.divisions.get(current.parent) if current.parent else None
         return "".join(reversed(parts)) or code
+
+    def centre(self, code: str) -> tuple[float, float] | None:
+        """(lon, lat) of a division's centre, else of the nearest enclosing one."""
+        current = self.divisions.get(code)
+        if current is None:  # unknown code: try its prefecture, then its province
+            for parent in (code[:4] + "00", code[:2] + "0000"):
+                if (current := self.divisions.get(parent)) is not None:
+                    break
+        while current is not None:
+            if not (math.isnan(current.lon) or math.isnan(current.lat)):
+                return current.lon, current.lat
+            current = self.divisions.get(current.parent) if current.parent else None
+        return None

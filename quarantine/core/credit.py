@@ -1,0 +1,190 @@
+"""Joint credit supervision (共推信用监管): an operator's violations → a credit status.
+
+Violations are recorded by any member region against an operator (identified
+by its quarantine registration number, 检疫登记号) and shared like other
+records.  A configurable table of :class:`CreditRule` turns the violations an
+operator had up to a day into its status on that day:
+
+* ``BARRED`` - mutual recognition of the operator's records is refused until
+  ``barred_through`` (inclusive, China dates);
+* ``WATCH`` - recorded violations inside the look-back window, no bar;
+* ``GOOD`` - nothing inside the window.
+
+Default table (:data:`DEFAULT_RULES`): one severe violation within 365 days
+bars for 365 days from its day; three serious-or-worse violations within 365
+days bar for 180 days from the day of the third.  Only violations dated on or
+before the day asked about count, so asking about a past day gives the answer
+that held then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import IntEnum, StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from quarantine.core.model import CHINA_TZ
+
+
+class ViolationKind(StrEnum):
+    FORGED = "FORGED"  # 伪造、变造证书
+    REUSE = "REUSE"  # 一证多用
+    GOODS_MISMATCH = "GOODS_MISMATCH"  # 货证不符
+    PEST_FOUND = "PEST_FOUND"  # 发现检疫性有害生物
+    MISSING_CERTIFICATE = "MISSING_CERTIFICATE"  # 无证调运
+
+
+VIOLATION_WORDS: Final = MappingProxyType(
+    {
+        ViolationKind.FORGED: ("伪造或变造证书", "Forged or altered certificate"),
+        ViolationKind.REUSE: ("一证多用", "Certificate reused for several loads"),
+        ViolationKind.GOODS_MISMATCH: ("货证不符", "Goods do not match the certificate"),
+        ViolationKind.PEST_FOUND: ("发现检疫性有害生物", "Quarantine pest found"),
+        ViolationKind.MISSING_CERTIFICATE: ("无证调运", "Moved without a certificate"),
+    }
+)
+
+
+class ViolationSeverity(IntEnum):
+    MINOR = 1  # 一般
+    SERIOUS = 2  # 较重
+    SEVERE = 3  # 严重
+
+
+SEVERITY_WORDS: Final = MappingProxyType(
+    {
+        ViolationSeverity.MINOR: ("一般", "minor"),
+        ViolationSeverity.SERIOUS: ("较重", "serious"),
+        ViolationSeverity.SEVERE: ("严重", "severe"),
+    }
+)
+
+
+class CreditLevel(StrEnum):
+    GOOD = "GOOD"
+    WATCH = "WATCH"
+    BARRED = "BARRED"
+
+
+LEVEL_WORDS: Final = MappingProxyType(
+    {
+        CreditLevel.GOOD: ("信用良好", "Good standing"),
+        CreditLevel.WATCH: ("重点关注", "Under watch"),
+        CreditLevel.BARRED: ("暂停互认", "Mutual recognition suspended"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One recorded violation."""
+
+    id: str  # unique across the federation, e.g. ``330000:17``
+    operator: str  # the operator's registration number
+    region: str  # region that recorded it
+    kind: ViolationKind
+    severity: ViolationSeverity
+    at: datetime  # aware
+    evidence: str = ""
+    certificate: str = ""  # the certificate concerned, if any
+
+    @property
+    def day(self) -> date:
+        return self.at.astimezone(CHINA_TZ).date()
+
+
+@dataclass(frozen=True)
+class CreditRule:
+    """``count`` violations of at least ``severity`` within ``window_days`` bar
+    the operator for ``bar_days`` counted from the day of the last of them."""
+
+    severity: ViolationSeverity
+    count: int
+    window_days: int
+    bar_days: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or self.window_days < 1 or self.bar_days < 1:
+            raise ValueError("count, window_days and bar_days must be ≥ 1")
+
+
+DEFAULT_RULES: Final = (
+    CreditRule(ViolationSeverity.SEVERE, 1, 365, 365),
+    CreditRule(ViolationSeverity.SERIOUS, 3, 365, 180),
+)
+#: Violations older than this no longer put an operator under watch.
+WATCH_DAYS: Final = 365
+
+
+@dataclass(frozen=True)
+class CreditStatus:
+    operator: str
+    on: date
+    level: CreditLevel
+    barred_through: date | None = None
+    #: The violations behind the level (the bar's, else those under watch).
+    because: tuple[Violation, ...] = ()
+
+    @property
+    def barred(self) -> bool:
+        return self.level is CreditLevel.BARRED
+
+    def explain(self) -> tuple[str, str]:
+        """One line in Chinese and English saying why."""
+        zh, en = LEVEL_WORDS[self.level]
+        if self.barred_through is not None:
+            zh += f"，至 {self.barred_through.isoformat()}（含）"
+            en += f" through {self.barred_through.isoformat()}"
+        if self.because:
+            kinds_zh = "、".join(VIOLATION_WORDS[v.kind][0] for v in self.because)
+            kinds_en = "; ".join(VIOLATION_WORDS[v.kind][1] for v in self.because)
+            zh += f"：{kinds_zh}"
+            en += f": {kinds_en}"
+        return zh, en
+
+
+def _bar(
+    rule: CreditRule, violations: Sequence[Violation], on: date
+) -> tuple[date, tuple[Violation, ...]] | None:
+    """The latest bar ``rule`` puts in force on ``on``, if any."""
+    relevant = sorted(
+        (v for v in violations if v.severity >= rule.severity and v.day <= on),
+        key=lambda v: (v.day, v.id),
+    )
+    best: tuple[date, tuple[Violation, ...]] | None = None
+    for end in range(rule.count - 1, len(relevant)):
+        group = relevant[end - rule.count + 1 : end + 1]
+        last_day = group[-1].day
+        if (last_day - group[0].day).days >= rule.window_days:
+            continue  # not within one window
+        through = last_day + timedelta(days=rule.bar_days - 1)
+        if through >= on and (best is None or through > best[0]):
+            best = (through, tuple(group))
+    return best
+
+
+def credit_status(
+    operator: str,
+    violations: Iterable[Violation],
+    on: date,
+    rules: Sequence[CreditRule] = DEFAULT_RULES,
+    watch_days: int = WATCH_DAYS,
+) -> CreditStatus:
+    """The operator's credit status on day ``on`` (China date)."""
+    own = [v for v in violations if v.operator == operator]
+    bars = [b for rule in rules if (b := _bar(rule, own, on)) is not None]
+    if bars:
+        through, group = max(bars, key=lambda b: b[0])
+        return CreditStatus(operator, on, CreditLevel.BARRED, through, group)
+    recent = tuple(
+        sorted(
+            (v for v in own if v.day <= on and (on - v.day).days < watch_days),
+            key=lambda v: (v.day, v.id),
+        )
+    )
+    if recent:
+        return CreditStatus(operator, on, CreditLevel.WATCH, None, recent)
+    return CreditStatus(operator, on, CreditLevel.GOOD)
