@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -145,10 +146,17 @@ def load_signer(info: KeyInfo, passphrase: bytes | None) -> Signer:
 
 def signing_key_for(directory: Path, region: str, at: datetime) -> KeyInfo:
     """The newest key of ``region``'s province whose window covers ``at``."""
+    return choose_signing_key(list_keys(directory), directory, region, at)
+
+
+def choose_signing_key(
+    keys: Iterable[KeyInfo], directory: Path, region: str, at: datetime
+) -> KeyInfo:
+    """:func:`signing_key_for` over keys already listed from ``directory``."""
     province = region[:2] + "0000"
     usable = [
         k
-        for k in list_keys(directory)
+        for k in keys
         if k.region in (region, province) and k.covers(at) and k.private_path is not None
     ]
     if not usable:

@@ -12,19 +12,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from quarantine.storage._common import check_aware, check_length, is_postgresql
 from quarantine.storage.models import AuditRow
 
 GENESIS: Final = "0" * 64
+AUDIT_TABLE: Final = cast(Table, AuditRow.__table__)
 #: Key of the PostgreSQL advisory lock that serialises appends.
 _PG_AUDIT_LOCK: Final = 0x5155_4155_4449  # "QUAUDI"
+
+
+_LOCK: Final = text("SELECT pg_advisory_xact_lock(:k)")
+_HEAD: Final = select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
 
 
 def _json_ready(details: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +110,50 @@ class AuditLog:
         self.session.add(row)
         self.session.flush()
         return AuditEntry(seq, at, actor, action, obj, body, prev, row.hash)
+
+    def append_many(
+        self, entries: Sequence[tuple[str, str, str, dict[str, Any], datetime]]
+    ) -> list[AuditEntry]:
+        """Append ``(actor, action, object, details, at)`` entries in this order: one
+        lock, one look-up of the head, one ``executemany`` for the whole run."""
+        if not entries:
+            return []
+        for actor, action, obj, _, at in entries:
+            check_aware(at, "now")
+            check_length(actor, 100, "actor")
+            check_length(action, 100, "action")
+            check_length(obj, 200, "object")
+        self.session.flush()  # pending ORM entries first: the head is read below
+        conn = self.session.connection()  # plain statements: no ORM execution needed
+        if is_postgresql(self.session):
+            conn.execute(_LOCK, {"k": _PG_AUDIT_LOCK})
+        last = conn.execute(_HEAD).one_or_none()
+        seq, prev = (last.seq, last.hash) if last is not None else (0, GENESIS)
+        out: list[AuditEntry] = []
+        for actor, action, obj, details, now in entries:
+            seq += 1
+            at = now.astimezone(UTC)
+            body = _json_ready(details)
+            digest = entry_hash(seq, at, actor, action, obj, body, prev)
+            out.append(AuditEntry(seq, at, actor, action, obj, body, prev, digest))
+            prev = digest
+        conn.execute(
+            insert(AUDIT_TABLE),
+            [
+                {
+                    "seq": e.seq,
+                    "at": e.at,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "object": e.object,
+                    "details": e.details,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                }
+                for e in out
+            ],
+        )
+        return out
 
     def count(self) -> int:
         return self.session.execute(select(func.count()).select_from(AuditRow)).scalar_one()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from quarantine.errors import EnvironmentProblem
@@ -38,6 +38,11 @@ _SQLITE_BEGIN_MODES: Final = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
 #: overflow) stays under the server's ``max_connections``.
 PG_POOL_SIZE: Final = 10
 PG_MAX_OVERFLOW: Final = 10
+#: Pooled PostgreSQL connections are replaced after this many seconds, before a
+#: server, proxy or firewall idle timeout drops them.  There is no pre-ping (one
+#: round trip per checkout); work that meets a dropped connection is retried once
+#: on a fresh one (:func:`is_disconnect`, ``quarantine.web.registry.Registry``).
+PG_POOL_RECYCLE_S: Final = 300
 
 
 def database_url(settings: Settings) -> str:
@@ -107,10 +112,9 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
         return create_engine(
             parsed,
             echo=echo,
-            pool_pre_ping=True,
             pool_size=PG_POOL_SIZE,
             max_overflow=PG_MAX_OVERFLOW,
-            pool_recycle=1800,
+            pool_recycle=PG_POOL_RECYCLE_S,
             connect_args={"options": "-c timezone=UTC", "connect_timeout": 10},
         )
     except NoSuchModuleError:
@@ -119,6 +123,11 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
             f"缺少数据库驱动 {parsed.drivername}",
             f"no database driver for {parsed.drivername!r} (use postgresql+psycopg)",
         ) from None
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """``exc`` says the database connection was lost (the pool has dropped it)."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

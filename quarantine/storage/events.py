@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from quarantine.core.model import NUMBER_RE
 from quarantine.core.status import EventType, StatusEvent, StatusInfo
 from quarantine.errors import InputError
 from quarantine.storage._common import check_aware, check_length, check_region, unknown_certificate
+from quarantine.storage.direct import DirectReads
 from quarantine.storage.models import TERMINAL_EVENTS, CertificateRow, StatusEventRow
 
 MAX_REASON: Final = 2000
@@ -199,6 +200,21 @@ def _verb(kind: EventType) -> str:
     return "撤销" if kind is EventType.REVOKED else "取代"
 
 
+#: The certificate (if any) with its events: built once, compiled once.
+_LOOKUP: Final = (
+    select(
+        CertificateRow.id,
+        StatusEventRow.type,
+        StatusEventRow.at,
+        StatusEventRow.reason,
+        StatusEventRow.superseded_by,
+    )
+    .outerjoin(StatusEventRow, StatusEventRow.certificate_id == CertificateRow.id)
+    .where(CertificateRow.number == bindparam("number"))
+    .order_by(StatusEventRow.at, StatusEventRow.id)
+)
+
+
 class RegistryStatusSource:
     """``StatusSource`` over the registry's events (``quarantine.core.status``)."""
 
@@ -208,22 +224,30 @@ class RegistryStatusSource:
     def lookup(self, number: str, now: datetime) -> StatusInfo:
         # One round trip: the certificate (if any) with its events.  A plain column
         # query: run on the session's connection, without the ORM's statement handling.
-        rows = (
-            self.session.connection()
-            .execute(
-                select(
-                    CertificateRow.id,
-                    StatusEventRow.type,
-                    StatusEventRow.at,
-                    StatusEventRow.reason,
-                    StatusEventRow.superseded_by,
-                )
-                .outerjoin(StatusEventRow, StatusEventRow.certificate_id == CertificateRow.id)
-                .where(CertificateRow.number == number)
-                .order_by(StatusEventRow.at, StatusEventRow.id)
-            )
-            .all()
+        rows = self.session.connection().execute(_LOOKUP, {"number": number}).all()
+        if not rows:
+            return StatusInfo(known=False, as_of=now, source="registry")
+        events = tuple(
+            StatusEvent(EventType(t), at, reason, sup)
+            for _, t, at, reason, sup in rows
+            if t is not None
         )
+        return StatusInfo(known=True, events=events, as_of=now, source="registry")
+
+
+class DirectStatusSource:
+    """``StatusSource`` on the driver itself (PostgreSQL), for online verification.
+
+    The same statement and answer as :class:`RegistryStatusSource`, through
+    :class:`~quarantine.storage.direct.DirectReads`: one prepared statement in
+    autocommit on a pooled connection, no session.
+    """
+
+    def __init__(self, reads: DirectReads) -> None:
+        self._reads = reads
+
+    def lookup(self, number: str, now: datetime) -> StatusInfo:
+        rows = self._reads.rows(_LOOKUP, {"number": number})
         if not rows:
             return StatusInfo(known=False, as_of=now, source="registry")
         events = tuple(

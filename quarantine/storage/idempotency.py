@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -126,6 +127,47 @@ class IdempotencyStore:
         stored = self.get(key, actor, method, path, request_hash=request_hash)
         assert stored is not None
         return stored, inserted is not None
+
+    def put_new(
+        self, entries: Sequence[tuple[str, str, str, str, str, int, Any]], now: datetime
+    ) -> bool:
+        """Store the first responses ``(key, actor, method, path, request_hash, status,
+        body)`` of several requests in one statement.  ``False`` when any key was stored
+        before (or twice here): roll everything back and take the requests one by one
+        (:meth:`put` tells each what to answer)."""
+        check_aware(now, "now")
+        if not entries:
+            return True
+        rows = []
+        for key, actor, method, path, request_hash, status, body in entries:
+            check_length(key, MAX_KEY_LENGTH, "Idempotency-Key")
+            check_length(path, 500, "path")
+            rows.append(
+                {
+                    "key": key,
+                    "actor": actor,
+                    "method": method.upper(),
+                    "path": path,
+                    "request_hash": request_hash,
+                    "response_status": status,
+                    "response_body": body,
+                    "created_at": now,
+                }
+            )
+        table = IdempotencyRow.__table__
+        stored = (
+            self.session.connection()
+            .execute(
+                upsert(self.session, table)
+                .on_conflict_do_nothing(
+                    index_elements=[table.c.key, table.c.actor, table.c.method, table.c.path]
+                )
+                .returning(table.c.id),
+                rows,
+            )
+            .all()
+        )
+        return len(stored) == len(rows)
 
     def purge(self, before: datetime) -> int:
         """Forget keys stored before ``before``; the number forgotten."""

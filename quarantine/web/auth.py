@@ -52,8 +52,7 @@ async def principal(request: Request, ctx: Annotated[AppContext, Depends(context
         return Principal(Role(cached[2].role), cached[2].region, cached[2].id)
 
     def lookup() -> ApiToken | None:
-        with registry.reader() as session:
-            return TokenStore(session).authenticate(secret.strip())
+        return registry.read(lambda session: TokenStore(session).authenticate(secret.strip()))
 
     token = await run_in_threadpool(lookup)
     if token is not None:

@@ -92,13 +92,15 @@ class _AlreadyStored(Exception):
 def _lookup(
     registry: Registry, key: str, actor: str, method: str, path: str, digest: str
 ) -> StoredResponse | None:
-    with registry.session() as session:
-        try:
-            return IdempotencyStore(session).get(key, actor, method, path, request_hash=digest)
-        except InputError as exc:
-            if exc.code == "IDEMPOTENCY_KEY_REUSED":
-                raise _reused(exc) from None
-            raise
+    def get(session: Session) -> StoredResponse | None:
+        return IdempotencyStore(session).get(key, actor, method, path, request_hash=digest)
+
+    try:
+        return registry.read(get)
+    except InputError as exc:
+        if exc.code == "IDEMPOTENCY_KEY_REUSED":
+            raise _reused(exc) from None
+        raise
 
 
 def run(
@@ -118,28 +120,69 @@ def run(
     With a ``key``, the first successful response is stored with the work and
     replayed for a repeated request (see the module notes).
     """
+    digest = None
+    if key is not None:
+        check_key(key)
+        digest = request_hash(payload)
+    return run_prepared(
+        registry,
+        key=key,
+        actor=actor,
+        method=method,
+        path=path,
+        digest=digest,
+        status=status,
+        now=now,
+        work=work,
+    )
+
+
+def stored_answer(
+    registry: Registry, *, key: str, actor: str, method: str, path: str, digest: str
+) -> JSONResponse | None:
+    """The stored first response to this key (replayed), ``None`` when there is none;
+    409 ``IDEMPOTENCY_KEY_REUSED`` for another body."""
+    stored = _lookup(registry, key, actor, method, path, digest)
+    return None if stored is None else _replay(stored)
+
+
+def run_prepared(
+    registry: Registry,
+    *,
+    key: str | None,
+    actor: str,
+    method: str,
+    path: str,
+    digest: str | None,
+    status: int,
+    now: datetime,
+    work: Callable[[Session], Any],
+) -> JSONResponse:
+    """:func:`run` with the key already checked and the request hash ``digest`` taken."""
     if key is None:
-        with registry.session() as session:
-            body = jsonable_encoder(work(session))
+        body = registry.write(lambda session: jsonable_encoder(work(session)))
         return JSONResponse(body, status)
-    check_key(key)
-    digest = request_hash(payload)
+    assert digest is not None
     stored = _lookup(registry, key, actor, method, path, digest)
     if stored is not None:
         return _replay(stored)
+
+    def work_and_keep(session: Session) -> Any:
+        body = jsonable_encoder(work(session))
+        try:
+            kept, created = IdempotencyStore(session).put(
+                key, actor, method, path, digest, status, body, now
+            )
+        except InputError as exc:
+            if exc.code == "IDEMPOTENCY_KEY_REUSED":
+                raise _reused(exc) from None
+            raise
+        if not created:
+            raise _AlreadyStored(kept)
+        return body
+
     try:
-        with registry.session() as session:
-            body = jsonable_encoder(work(session))
-            try:
-                kept, created = IdempotencyStore(session).put(
-                    key, actor, method, path, digest, status, body, now
-                )
-            except InputError as exc:
-                if exc.code == "IDEMPOTENCY_KEY_REUSED":
-                    raise _reused(exc) from None
-                raise
-            if not created:
-                raise _AlreadyStored(kept)
+        body = registry.write(work_and_keep)
     except _AlreadyStored as won:
         return _replay(won.stored)
     except (InputError, ApiError) as exc:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from quarantine.settings import Settings
 
 if TYPE_CHECKING:
+    from quarantine.storage.direct import DirectReads
+    from quarantine.storage.events import DirectStatusSource
     from quarantine.storage.tokens import ApiToken
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -25,6 +29,9 @@ class Registry:
     #: ``time.monotonic()``, ``tokens.revocations()`` when looked up, token).
     #: See ``quarantine.web.auth.TOKEN_CACHE_SECONDS``.
     token_cache: dict[str, tuple[float, int, ApiToken]] = field(default_factory=dict)
+    #: Per-worker helpers that live as long as the registry (e.g. the issuing batcher);
+    #: each is closed with the registry when it has a ``close()``.
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -56,7 +63,70 @@ class Registry:
             finally:
                 session.rollback()
 
+    def direct_reads(self) -> DirectReads | None:
+        """Prepared reads on the driver for the hottest look-ups (PostgreSQL only)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        reads = self.extensions.get("direct_reads")
+        if reads is None:
+            from quarantine.storage.direct import DirectReads
+
+            reads = self.extensions.setdefault("direct_reads", DirectReads(self.engine))
+        result: DirectReads = reads
+        return result
+
+    def direct_status(self) -> DirectStatusSource | None:
+        """The status look-up of online verification on the driver (PostgreSQL only)."""
+        reads = self.direct_reads()
+        if reads is None:
+            return None
+        from quarantine.storage.events import DirectStatusSource
+
+        return DirectStatusSource(reads)
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """``work`` in a :meth:`reader`; once more on a fresh connection when the pooled
+        one turns out to be dropped (there is no pre-ping on checkout)."""
+        from quarantine.storage.db import is_disconnect
+
+        try:
+            with self.reader() as session:
+                return work(session)
+        except Exception as exc:
+            if not is_disconnect(exc):
+                raise
+        with self.reader() as session:
+            return work(session)
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one unit of work, committed.  When the connection turns out to be
+        dropped before the commit is sent, nothing was written: run once more on a fresh
+        connection.  A connection lost during the commit is not retried (its outcome is
+        unknown; clients retry with an ``Idempotency-Key``)."""
+        from quarantine.storage.db import is_disconnect
+
+        for attempt in (1, 2):
+            with self.sessions() as session:
+                try:
+                    result = work(session)
+                except Exception as exc:
+                    session.rollback()
+                    if attempt == 1 and is_disconnect(exc):
+                        continue
+                    raise
+                except BaseException:
+                    session.rollback()
+                    raise
+                session.commit()
+                return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def close(self) -> None:
+        for extension in list(self.extensions.values()):
+            close = getattr(extension, "close", None)
+            if callable(close):
+                close()
+        self.extensions.clear()
         self.engine.dispose()
 
 

@@ -99,3 +99,23 @@ def test_a_rewritten_tail_with_recomputed_hash_still_breaks_the_link(
     raw_admin(engine)(f"UPDATE audit_log SET actor = 'mallory', hash = '{forged}' WHERE seq = 3")
     with sessions() as s:
         assert AuditLog(s).verify() == (False, 4)
+
+
+def test_append_many_extends_the_chain_in_order(sessions: sessionmaker[Session]) -> None:
+    _fill(sessions, 2)
+    with sessions.begin() as s:
+        added = AuditLog(s).append_many(
+            [
+                (f"tok_{i}", "certificate.issue", f"310112-2026-00000{i}", {"i": i}, NOW)
+                for i in range(3)
+            ]
+        )
+        assert AuditLog(s).append_many([]) == []
+    assert [e.seq for e in added] == [3, 4, 5]
+    assert added[1].prev_hash == added[0].hash and added[2].prev_hash == added[1].hash
+    with sessions.begin() as s:
+        single = AuditLog(s).append("admin", "token.create", "tok_x", {}, NOW)
+    assert single.seq == 6 and single.prev_hash == added[2].hash
+    with sessions() as s:
+        log = AuditLog(s)
+        assert log.verify() == (True, None) and log.count() == 6

@@ -249,3 +249,24 @@ def test_validity_dates_are_china_dates(
         # 2026-12-05T23:30 in China is 15:30 UTC: still the last valid day.
         assert store.status(str(cert.number), cst("2026-12-05T23:30")) is CertStatus.VALID
         assert store.status(str(cert.number), cst("2026-12-06T00:00")) is CertStatus.EXPIRED
+
+
+def test_add_many_stores_every_certificate_or_refuses_a_used_number(
+    sessions: sessionmaker[Session], reference_cert: Certificate
+) -> None:
+    certs = [numbered(reference_cert, f"310112-2026-00000{i}") for i in (1, 2, 3)]
+    with sessions.begin() as s:
+        stored = CertificateStore(s).add_many(
+            [(c, f"QR{i}", "kid1") for i, c in enumerate(certs)], NOW
+        )
+    assert [x.number for x in stored] == [str(c.number) for c in certs]
+    with sessions() as s:
+        found = CertificateStore(s).get_with_events("310112-2026-000002")
+        assert found is not None and found[0].qr_text == "QR1" and found[1] == ()
+        assert found[0] == CertificateStore(s).get("310112-2026-000002")
+        assert CertificateStore(s).get_with_events("310112-2026-000009") is None
+    with sessions() as s, pytest.raises(NumberInUse):
+        CertificateStore(s).add_many(
+            [(numbered(reference_cert, "310112-2026-000004"), "QR", "k"), (certs[0], "QR", "k")],
+            NOW,
+        )

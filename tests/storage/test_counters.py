@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from quarantine.core.model import Certificate, CertificateNumber
@@ -117,3 +117,65 @@ def test_concurrent_claims_of_one_number_succeed_once(sessions: sessionmaker[Ses
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(worker, range(8)))
     assert outcomes.count(True) == 1
+
+
+def test_allocate_many_hands_out_consecutive_numbers_per_agency(
+    sessions: sessionmaker[Session],
+) -> None:
+    _allocate(sessions, "310112")
+    with sessions.begin() as s:
+        got = NumberCounter(s).allocate_many(
+            {("330109", 2026): 2, ("310112", 2026): 3, ("310112", 2027): 1}, NOW
+        )
+    assert {k: [str(x) for x in v] for k, v in got.items()} == {
+        ("310112", 2026): ["310112-2026-000002", "310112-2026-000003", "310112-2026-000004"],
+        ("310112", 2027): ["310112-2027-000001"],
+        ("330109", 2026): ["330109-2026-000001", "330109-2026-000002"],
+    }
+    assert _allocate(sessions, "310112") == "310112-2026-000005"
+
+
+def test_allocate_many_skips_numbers_claimed_ahead_and_rolls_back_whole(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as s:
+        NumberCounter(s).claim(n("310112-2026-000002"), NOW)
+    with sessions.begin() as s:
+        s.execute(text("UPDATE number_counters SET last = 0 WHERE region = '310112'"))
+    with sessions.begin() as s:
+        got = NumberCounter(s).allocate_many({("310112", 2026): 3}, NOW)
+    assert [str(x) for x in got[("310112", 2026)]] == [
+        "310112-2026-000001",
+        "310112-2026-000003",
+        "310112-2026-000004",
+    ]
+    with sessions() as s:
+        NumberCounter(s).allocate_many({("310112", 2026): 5}, NOW)
+        s.rollback()
+    assert _allocate(sessions, "310112") == "310112-2026-000005"
+
+
+def test_allocate_many_refuses_past_the_last_serial(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        NumberCounter(s).claim(n("310112-2026-999998"), NOW)
+    with sessions() as s, pytest.raises(LimitExceeded):
+        NumberCounter(s).allocate_many({("310112", 2026): 2}, NOW)
+
+
+def test_concurrent_batches_of_several_agencies_do_not_deadlock(
+    sessions: sessionmaker[Session],
+) -> None:
+    regions = ["310112", "310115", "330109", "340104"]
+
+    def batch(i: int) -> list[str]:
+        wanted = {(regions[(i + k) % 4], 2026): 1 + k for k in range(4)}
+        with sessions.begin() as s:
+            got = NumberCounter(s).allocate_many(wanted, NOW)
+        return [str(x) for numbers in got.values() for x in numbers]
+
+    with ThreadPoolExecutor(8) as pool:
+        numbers = [x for got in pool.map(batch, range(16)) for x in got]
+    assert len(numbers) == len(set(numbers)) == 16 * 10
+    for region in regions:
+        serials = sorted(int(x[-6:]) for x in numbers if x.startswith(region))
+        assert serials == list(range(1, len(serials) + 1))

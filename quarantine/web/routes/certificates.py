@@ -27,15 +27,18 @@ from quarantine.storage.certificates import (
     MAX_FILTER_LENGTH,
     MAX_PAGE,
     MAX_PAGE_SIZE,
+    WITH_EVENTS,
     CertStatus,
     StoredCertificate,
     derive_status,
+    with_events,
 )
 from quarantine.storage.events import RecordedEvent
-from quarantine.web import idempotency
-from quarantine.web.auth import Caller, may
+from quarantine.web import batching, idempotency
+from quarantine.web.auth import Caller, may, principal
 from quarantine.web.context import AppContext, context
 from quarantine.web.errors import ApiError
+from quarantine.web.fastjson import FastJSONResponse
 from quarantine.web.registry import Registry
 
 PREFIX: Final = "/api/v1/certificates"
@@ -335,6 +338,24 @@ async def _signers(request: Request, ctx: Ctx) -> service.SignerFor:
     return signers
 
 
+async def _reading(request: Request) -> tuple[AppContext, Registry, Principal]:
+    """``Reader``, ``Db`` and ``Ctx`` of the hot read routes as one dependency (solved once)."""
+    ctx = await context(request)
+    who = await principal(request, ctx)
+    may(Action.READ, who)
+    return ctx, await _registry(ctx), who
+
+
+async def _issuing(
+    request: Request,
+) -> tuple[AppContext, Registry, Principal, service.SignerFor]:
+    """``Issuer``, ``Db``, ``Ctx`` and ``Signers`` of the issue route as one dependency."""
+    ctx = await context(request)
+    who = await principal(request, ctx)
+    may(Action.ISSUE, who, who.region)  # the role; the certificate's region is checked later
+    return ctx, await _registry(ctx), who, await _signers(request, ctx)
+
+
 Reader = Annotated[Principal, Depends(_reader)]
 Issuer = Annotated[Principal, Depends(_issuer)]
 Inspector = Annotated[Principal, Depends(_inspector)]
@@ -371,6 +392,7 @@ def _links(number: str, qr_text: str) -> dict[str, str]:
 
 
 def _issued(issued: service.Issued, now: datetime) -> dict[str, Any]:
+    """The answer to an issue, JSON-ready (plain strings, as ``jsonable_encoder`` makes them)."""
     cert = issued.certificate
     number = str(cert.number)
     return {
@@ -378,11 +400,11 @@ def _issued(issued: service.Issued, now: datetime) -> dict[str, Any]:
         "kind": cert.kind.value,
         "kind_zh": cert.kind.title_zh,
         "issuing_region": cert.number.region,
-        "issued_at": cert.issued_at,
+        "issued_at": cert.issued_at.isoformat(),
         "valid_from": cert.valid_from.isoformat(),
         "valid_to": cert.valid_to.isoformat(),
         "kid": issued.kid,
-        "status": derive_status(cert.valid_from, cert.valid_to, (), now),
+        "status": derive_status(cert.valid_from, cert.valid_to, (), now).value,
         "qr_text": issued.qr_text,
         "original": cert.references.original or None,
         "links": _links(number, issued.qr_text),
@@ -497,10 +519,9 @@ def issue_certificate(
             openapi_examples={"transport": {"summary": "省内调运", "value": _EXAMPLE}},
         ),
     ],
-    who: Issuer,
-    db: Db,
-    ctx: Ctx,
-    signers: Signers,
+    issuing: Annotated[
+        tuple[AppContext, Registry, Principal, service.SignerFor], Depends(_issuing)
+    ],
     key: idempotency.IdempotencyKey = None,
 ) -> Response:
     """签发证书 / Issue a certificate (issuers, for their own region).
@@ -508,32 +529,52 @@ def issue_certificate(
     Returns the number, the signed QR text and links to the QR images and the
     printable certificate.
     """
+    ctx, db, who, signers = issuing
     now = ctx.clock()
-    regions = _regions()
-
-    def work(session: Any) -> dict[str, Any]:
-        issued = service.issue(
-            session,
-            doc,
-            who,
-            signer_for=signers,
-            base_url=ctx.settings.base_url,
-            regions=regions,
-            now=now,
-        )
-        return _issued(issued, now)
-
+    path = request.url.path
+    digest = None
+    if key is not None:
+        idempotency.check_key(key)
+        digest = idempotency.request_hash(doc)
+        with _answers():
+            replay = idempotency.stored_answer(
+                db, key=key, actor=who.actor, method="POST", path=path, digest=digest
+            )
+        if replay is not None:
+            return replay
+    base_url = ctx.settings.base_url
     with _answers():
-        return idempotency.run(
+        # Validation, authorisation and the signing key first, in this request alone.
+        prepared = service.prepare_issue(doc, who, signer_for=signers, regions=_regions(), now=now)
+
+        def render(issued: service.Issued) -> dict[str, Any]:
+            return _issued(issued, now)
+
+        batcher = batching.batcher_for(db)
+        if batcher is not None and prepared.draft.wants_number:
+            return batcher.issue(
+                batching.IssueJob(
+                    prepared,
+                    now,
+                    base_url,
+                    render,
+                    idempotency=None
+                    if key is None or digest is None
+                    else (key, who.actor, "POST", path, digest),
+                )
+            )
+        return idempotency.run_prepared(
             db,
             key=key,
             actor=who.actor,
             method="POST",
-            path=request.url.path,
-            payload=doc,
+            path=path,
+            digest=digest,
             status=201,
             now=now,
-            work=work,
+            work=lambda session: render(
+                service.store_prepared(session, prepared, base_url=base_url, now=now)
+            ),
         )
 
 
@@ -608,16 +649,24 @@ def search_certificates(
 
 
 def _load(db: Registry, number: str, who: Principal, now: datetime) -> service.CertificateView:
-    with _answers(), db.reader() as session:
-        return service.get(session, number, who, now=now)
+    with _answers():
+        direct = db.direct_reads()
+        if direct is not None:  # PostgreSQL: one prepared statement on the driver
+            found = with_events(direct.rows(WITH_EVENTS, {"number": number}))
+            return service.view_of(found, number, who, now=now)
+        return db.read(lambda session: service.get(session, number, who, now=now))
 
 
 @router.get(
     PREFIX + "/{number}", response_model=CertificateOut, responses={**_ERRORS, **_NOT_FOUND}
 )
-def get_certificate(number: Number, who: Reader, db: Db, ctx: Ctx) -> dict[str, Any]:
+def get_certificate(
+    number: Number, reading: Annotated[tuple[AppContext, Registry, Principal], Depends(_reading)]
+) -> Response:
     """证书详情 / One certificate: the full record, its status now and every event."""
-    return _view(_load(db, number, who, ctx.clock()))
+    ctx, db, who = reading
+    # Already in the declared shape: answered without validating it into the model again.
+    return FastJSONResponse(_view(_load(db, number, who, ctx.clock())))
 
 
 _PRIVATE: Final = {"Cache-Control": "private, no-store"}
