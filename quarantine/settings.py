@@ -52,6 +52,15 @@ class Settings:
     max_upload_bytes: int = 20_000_000
     #: How long a published offline status list stays fresh, in seconds (at least 120).
     status_list_ttl_seconds: int = 86_400
+    #: Federation peers: ``REGION=BASE_URL`` pairs separated by commas (loopback or
+    #: hosts named in the trust list).  A node with peers publishes a signed feed.
+    peers: str = ""
+    #: Seconds between pulls of every peer's feed (0: pull only on demand).
+    pull_interval_seconds: int = 30
+    #: A peer not heard from for longer than this is reported stale, in seconds.
+    stale_after_seconds: int = 900
+    #: Recognition agreement table (JSON); default: the packaged one.
+    agreement: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -106,6 +106,48 @@ CATALOGUE: Final = MappingProxyType(
             "未查询登记状态（离线核验）",
             "Registry status not checked (offline verification)",
         ),
+        # Recognition between members of the federation (quarantine.core.recognition).
+        "RECOGNISED": (_I, "本地区互认有效", "Recognised in this region"),
+        "ORIGIN_NOT_MEMBER": (
+            _E,
+            "签发地区在该日不是互认成员",
+            "The issuing region is not a member on that day",
+        ),
+        "REGION_NOT_MEMBER": (
+            _E,
+            "查询地区在该日不是互认成员",
+            "The asking region is not a member on that day",
+        ),
+        "KIND_NOT_COVERED": (
+            _E,
+            "互认协议不包括此类记录",
+            "The agreement does not cover this kind of record",
+        ),
+        "OPERATOR_BARRED": (
+            _E,
+            "经营者因信用监管被限制，不予互认",
+            "An operator of the record is barred under joint credit supervision",
+        ),
+        "LOW_RISK_NO_REQUIREMENT": (
+            _I,
+            "低风险植物类别，无需植物检疫要求书",
+            "Low-risk plant category: no requirement letter needed",
+        ),
+        "REQUIREMENT_LETTER_FOUND": (
+            _I,
+            "本地区有效的植物检疫要求书",
+            "A valid requirement letter of this region exists",
+        ),
+        "REQUIREMENT_LETTER_MISSING": (
+            _E,
+            "没有本地区对该收货单位和类别有效的植物检疫要求书",
+            "No valid requirement letter of this region for the consignee and category",
+        ),
+        "SHARED_DATA_STALE": (
+            _W,
+            "与签发地区节点的同步已超时，状态可能不是最新",
+            "Data from the issuing region's node is stale; status may be out of date",
+        ),
     }
 )
 
