@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Final
 
 from quarantine.core.model import CHINA_TZ
+from quarantine.core.recognition import BarPeriod
 
 
 class ViolationKind(StrEnum):
@@ -188,3 +189,31 @@ def credit_status(
     if recent:
         return CreditStatus(operator, on, CreditLevel.WATCH, None, recent)
     return CreditStatus(operator, on, CreditLevel.GOOD)
+
+
+def bar_periods(
+    operator: str,
+    violations: Iterable[Violation],
+    rules: Sequence[CreditRule] = DEFAULT_RULES,
+) -> list[BarPeriod]:
+    """Every period in which ``rules`` bar ``operator``, for the recognition rules.
+
+    A period runs from the day of the last violation of a qualifying group to the
+    end of its bar (inclusive), so ``any(p.covers(d))`` holds exactly when
+    :func:`credit_status` says ``BARRED`` on ``d``.  Periods carry the region that
+    recorded the last violation and its kind as the reason.
+    """
+    own = [v for v in violations if v.operator == operator]
+    periods: set[BarPeriod] = set()
+    for rule in rules:
+        relevant = sorted(
+            (v for v in own if v.severity >= rule.severity), key=lambda v: (v.day, v.id)
+        )
+        for end in range(rule.count - 1, len(relevant)):
+            group = relevant[end - rule.count + 1 : end + 1]
+            last = group[-1]
+            if (last.day - group[0].day).days >= rule.window_days:
+                continue
+            through = last.day + timedelta(days=rule.bar_days - 1)
+            periods.add(BarPeriod(last.day, through, last.region, last.kind.value))
+    return sorted(periods, key=lambda p: (p.start, p.end or p.start, p.region, p.reason))

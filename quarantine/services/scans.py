@@ -33,6 +33,8 @@ class ScanPlace:
     region: str
     checkpoint: str = ""
     plate: str = ""
+    #: The inspector device's (lon, lat), when given (reuse alerts).
+    position: tuple[float, float] | None = None
 
 
 def _clean(value: str | None, limit: int, field: str, zh: str) -> str:
@@ -111,7 +113,7 @@ def record_scan(
     session: Session, who: Principal, place: ScanPlace, report: Report, text: str, at: datetime
 ) -> ScanEvent:
     """Append the scan event of one verification (the caller commits)."""
-    return ScanStore(session).add(
+    event = ScanStore(session).add(
         scanned_number(report, text)[:64],
         at,
         place.region,
@@ -121,6 +123,20 @@ def record_scan(
         checkpoint=place.checkpoint,
         vehicle_plate=place.plate,
     )
+    from quarantine.services.inspection import on_scan_recorded  # reuse alerts
+
+    on_scan_recorded(
+        session,
+        number=event.number,
+        at=at,
+        region=event.region,
+        checkpoint=event.checkpoint,
+        plate=event.vehicle_plate,
+        verdict=event.verdict,
+        actor=who.actor,
+        position=place.position,
+    )
+    return event
 
 
 def scan_summary(event: ScanEvent) -> dict[str, str]:

@@ -1,0 +1,700 @@
+"""Inspection tables and their repository (migration ``0003``).
+
+* ``inspection_scans``: every scan this node knows of, its own and its peers'
+  (shared through the federation feed), with the device's position when given.
+  ``scan_events`` stays the local record of verifications (statistics read it);
+  this table is what the reuse rules read, by ``(number, at)``.
+* ``inspection_alerts`` and ``alert_regions``: reuse alerts (一证多用), keyed by the
+  rule's stable id, so evaluating the same scans again inserts nothing; the
+  regions concerned (the scans' places and the certificate's issuing region)
+  decide which inspectors see them.
+* ``violations``: violations recorded against operators by any member (共推信用监管).
+* ``record_links``: which record rests on which (references), for the trace.
+* ``projects`` and ``project_batches``: greening-project acceptance.
+
+The caller owns the transaction; nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from quarantine.core.credit import Violation, ViolationKind, ViolationSeverity
+from quarantine.core.model import Certificate
+from quarantine.core.recognition import BarPeriod
+from quarantine.core.reuse import Alert, Scan
+from quarantine.core.trace import edges_of
+from quarantine.storage._common import upsert
+from quarantine.storage.models import Base, IdType, JSONType, UTCDateTime
+
+#: Earlier scans of one certificate read for an evaluation (newest first).
+MAX_EARLIER_SCANS: Final = 500
+MAX_ALERT_PAGE: Final = 200
+
+
+class InspectionScanRow(Base):
+    """A scan of a certificate, recorded here or accepted from a peer's feed."""
+
+    __tablename__ = "inspection_scans"
+    __table_args__ = (Index("ix_inspection_scans_number_at", "number", "at"),)
+
+    uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(6))
+    number: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    region: Mapped[str] = mapped_column(String(6))
+    checkpoint: Mapped[str] = mapped_column(String(200))
+    plate: Mapped[str] = mapped_column(String(20))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertRow(Base):
+    """A reuse alert; ``id`` is the rule's stable id (same scans → same id on every node)."""
+
+    __tablename__ = "inspection_alerts"
+    __table_args__ = (
+        Index("ix_inspection_alerts_status_raised_at", "status", "raised_at"),
+        Index("ix_inspection_alerts_number", "number"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(64))
+    scans: Mapped[list[str]] = mapped_column(JSONType)
+    detail: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(8))
+    checked_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AlertRegionRow(Base):
+    """A region concerned by an alert (whose inspectors see it)."""
+
+    __tablename__ = "alert_regions"
+    __table_args__ = (Index("ix_alert_regions_region", "region"),)
+
+    alert_id: Mapped[str] = mapped_column(
+        ForeignKey("inspection_alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    region: Mapped[str] = mapped_column(String(6), primary_key=True)
+
+
+class ViolationRow(Base):
+    """A violation recorded against an operator by a member region (shared, signed)."""
+
+    __tablename__ = "violations"
+    __table_args__ = (Index("ix_violations_operator_at", "operator", "at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(24))
+    severity: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    evidence: Mapped[str] = mapped_column(Text)
+    certificate: Mapped[str] = mapped_column(String(18))
+    #: The node that signed and shared it, and the entry's sequence in its feed (0: local only).
+    origin: Mapped[str] = mapped_column(String(6))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecordLinkRow(Base):
+    """``target`` rests on ``source`` (a pass, a letter, an original, a project's material)."""
+
+    __tablename__ = "record_links"
+
+    source: Mapped[str] = mapped_column(String(18), primary_key=True)
+    target: Mapped[str] = mapped_column(String(18), primary_key=True)
+    link: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class ProjectRow(Base):
+    """A greening project collecting its plant material (工程植物检疫复验)."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(6), index=True)
+    contractor: Mapped[str] = mapped_column(String(200))
+    site: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The PROJECT certificate issued for it ("" until then).
+    certificate: Mapped[str] = mapped_column(String(18))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProjectBatchRow(Base):
+    """Plant material of one certificate delivered to a project."""
+
+    __tablename__ = "project_batches"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    number: Mapped[str] = mapped_column(String(18), index=True)
+    source: Mapped[str] = mapped_column(String(8))  # NUMBER or QR
+    added_by: Mapped[str] = mapped_column(String(100))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list[str]] = mapped_column(JSONType)
+    reinspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    reinspection_note: Mapped[str] = mapped_column(Text)
+    inspector: Mapped[str] = mapped_column(String(100))
+
+
+# --------------------------------------------------------------------------- scans
+
+
+@dataclass(frozen=True)
+class StoredScan:
+    scan: Scan
+    origin: str
+    actor: str
+    recorded_at: datetime
+
+
+def _scan(row: Any) -> Scan:
+    position = (row.lon, row.lat) if row.lon is not None and row.lat is not None else None
+    return Scan(
+        row.uid, row.number, row.at, row.region, row.checkpoint, row.plate, position, row.verdict
+    )
+
+
+def add_scan(
+    session: Session, scan: Scan, *, origin: str, actor: str, recorded_at: datetime
+) -> bool:
+    """Store a scan; ``False`` when a scan with its id is already known."""
+    lon, lat = scan.position if scan.position is not None else (None, None)
+    stmt = (
+        upsert(session, InspectionScanRow)
+        .values(
+            uid=scan.id,
+            origin=origin,
+            number=scan.number,
+            at=scan.at,
+            region=scan.region,
+            checkpoint=scan.checkpoint,
+            plate=scan.plate,
+            lon=lon,
+            lat=lat,
+            verdict=scan.verdict,
+            actor=actor,
+            recorded_at=recorded_at,
+        )
+        .on_conflict_do_nothing(index_elements=["uid"])
+        .returning(InspectionScanRow.uid)
+    )
+    return session.execute(stmt).first() is not None
+
+
+_SCAN_COLUMNS: Final = (
+    InspectionScanRow.uid,
+    InspectionScanRow.number,
+    InspectionScanRow.at,
+    InspectionScanRow.region,
+    InspectionScanRow.checkpoint,
+    InspectionScanRow.plate,
+    InspectionScanRow.lon,
+    InspectionScanRow.lat,
+    InspectionScanRow.verdict,
+)
+
+
+def scans_of(session: Session, number: str, *, limit: int = MAX_EARLIER_SCANS) -> list[Scan]:
+    """The latest scans of ``number`` (newest first): one indexed range read."""
+    rows = session.execute(
+        select(*_SCAN_COLUMNS)
+        .where(InspectionScanRow.number == number)
+        .order_by(InspectionScanRow.at.desc())
+        .limit(limit)
+    ).all()
+    return [_scan(r) for r in rows]
+
+
+def scans_for(session: Session, numbers: Iterable[str], *, limit: int = 1000) -> list[Scan]:
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(*_SCAN_COLUMNS)
+        .where(InspectionScanRow.number.in_(wanted))
+        .order_by(InspectionScanRow.at)
+        .limit(limit)
+    ).all()
+    return [_scan(r) for r in rows]
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    id: str
+    rule: str
+    number: str
+    scans: tuple[str, ...]
+    detail: str
+    raised_at: datetime
+    status: str
+    checked_by: str
+    note: str
+    checked_at: datetime | None
+    regions: tuple[str, ...] = ()
+
+
+def add_alerts(
+    session: Session, alerts: Sequence[Alert], regions: Mapping[str, Iterable[str]], now: datetime
+) -> list[str]:
+    """Insert alerts not known yet (``ON CONFLICT DO NOTHING`` on the id); the new ids.
+
+    ``regions``: alert id → the regions concerned.  Two statements whatever the count.
+    """
+    unique = {a.id: a for a in alerts}
+    if not unique:
+        return []
+    rows = [
+        {
+            "id": a.id,
+            "rule": a.rule,
+            "number": a.number,
+            "scans": list(a.scans),
+            "detail": a.detail[:2000],
+            "raised_at": now,
+            "status": "OPEN",
+            "checked_by": "",
+            "note": "",
+            "checked_at": None,
+        }
+        for a in unique.values()
+    ]
+    # One compiled statement (cached), executed for every row; RETURNING gives the new ids.
+    stmt = (
+        upsert(session, AlertRow)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(AlertRow.id)
+    )
+    conn = session.connection()
+    if len(rows) == 1:
+        new = sorted(conn.execute(stmt, rows[0]).scalars())
+    else:
+        new = sorted(conn.execute(stmt, rows).scalars())
+    pairs = [
+        {"alert_id": i, "region": r} for i in new for r in sorted(set(regions.get(i, ()))) if r
+    ]
+    if pairs:
+        conn.execute(upsert(session, AlertRegionRow).on_conflict_do_nothing(), pairs)
+    return new
+
+
+def _alert(row: AlertRow, regions: Sequence[str] = ()) -> StoredAlert:
+    return StoredAlert(
+        row.id,
+        row.rule,
+        row.number,
+        tuple(row.scans),
+        row.detail,
+        row.raised_at,
+        row.status,
+        row.checked_by,
+        row.note,
+        row.checked_at,
+        tuple(regions),
+    )
+
+
+def _regions_of(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = session.execute(
+        select(AlertRegionRow.alert_id, AlertRegionRow.region)
+        .where(AlertRegionRow.alert_id.in_(list(ids)))
+        .order_by(AlertRegionRow.region)
+    ).all()
+    for r in rows:
+        out[r.alert_id].append(r.region)
+    return out
+
+
+def region_prefix(region: str) -> str:
+    """``320000`` → ``32``, ``320500`` → ``3205``, a district → itself."""
+    if region.endswith("0000"):
+        return region[:2]
+    if region.endswith("00"):
+        return region[:4]
+    return region
+
+
+def list_alerts(
+    session: Session,
+    *,
+    region: str = "",
+    status: str = "",
+    number: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[StoredAlert]]:
+    """Alerts concerning ``region`` (a province or city code covers its districts), newest first."""
+    conds: list[Any] = []
+    if status:
+        conds.append(AlertRow.status == status)
+    if number:
+        conds.append(AlertRow.number == number)
+    if region:
+        prefix = region_prefix(region)
+        concerned = select(AlertRegionRow.alert_id).where(
+            AlertRegionRow.region.like(prefix + "%")
+            if prefix != region
+            else AlertRegionRow.region == region
+        )
+        conds.append(AlertRow.id.in_(concerned))
+    where = and_(*conds) if conds else and_(True)
+    total = session.execute(select(func.count()).select_from(AlertRow).where(where)).scalar_one()
+    rows = list(
+        session.execute(
+            select(AlertRow)
+            .where(where)
+            .order_by(AlertRow.raised_at.desc(), AlertRow.id)
+            .limit(max(1, min(limit, MAX_ALERT_PAGE)))
+            .offset(max(0, offset))
+        ).scalars()
+    )
+    regions = _regions_of(session, [r.id for r in rows])
+    return int(total), [_alert(r, regions[r.id]) for r in rows]
+
+
+def get_alert(session: Session, alert_id: str, *, lock: bool = False) -> StoredAlert | None:
+    query = select(AlertRow).where(AlertRow.id == alert_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        return None
+    return _alert(row, _regions_of(session, [row.id])[row.id])
+
+
+def mark_checked(session: Session, alert_id: str, actor: str, note: str, now: datetime) -> None:
+    row = session.execute(select(AlertRow).where(AlertRow.id == alert_id)).scalar_one()
+    row.status, row.checked_by, row.note, row.checked_at = "CHECKED", actor, note, now
+    session.flush()
+
+
+# --------------------------------------------------------------------------- violations
+
+
+@dataclass(frozen=True)
+class StoredViolation:
+    violation: Violation
+    origin: str
+    seq: int
+    recorded_by: str
+    recorded_at: datetime
+
+
+def add_violation(
+    session: Session,
+    v: Violation,
+    *,
+    origin: str,
+    seq: int,
+    recorded_by: str,
+    recorded_at: datetime,
+) -> bool:
+    stmt = (
+        upsert(session, ViolationRow)
+        .values(
+            id=v.id,
+            operator=v.operator,
+            region=v.region,
+            kind=v.kind.value,
+            severity=int(v.severity),
+            at=v.at,
+            evidence=v.evidence,
+            certificate=v.certificate,
+            origin=origin,
+            seq=seq,
+            recorded_by=recorded_by,
+            recorded_at=recorded_at,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(ViolationRow.id)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def _violation(row: ViolationRow) -> StoredViolation:
+    v = Violation(
+        row.id,
+        row.operator,
+        row.region,
+        ViolationKind(row.kind),
+        ViolationSeverity(row.severity),
+        row.at,
+        row.evidence,
+        row.certificate,
+    )
+    return StoredViolation(v, row.origin, row.seq, row.recorded_by, row.recorded_at)
+
+
+def violations_of(session: Session, operators: Sequence[str]) -> list[StoredViolation]:
+    regs = sorted({o for o in operators if o})
+    if not regs:
+        return []
+    rows = session.execute(
+        select(ViolationRow)
+        .where(ViolationRow.operator.in_(regs))
+        .order_by(ViolationRow.at, ViolationRow.id)
+        .limit(5000)
+    ).scalars()
+    return [_violation(r) for r in rows]
+
+
+def violation_bars(session: Session, operators: Sequence[str]) -> dict[str, list[BarPeriod]]:
+    """Bar periods that the credit rules derive from the recorded violations."""
+    from quarantine.core.credit import bar_periods
+
+    found = violations_of(session, operators)
+    out: dict[str, list[BarPeriod]] = {}
+    for operator in sorted({s.violation.operator for s in found}):
+        periods = bar_periods(operator, [s.violation for s in found])
+        if periods:
+            out[operator] = periods
+    return out
+
+
+# --------------------------------------------------------------------------- links
+
+
+def add_links(session: Session, certs: Iterable[Certificate]) -> None:
+    """Record the references of ``certs`` (idempotent)."""
+    values = [
+        {"source": e.source[:18], "target": e.target, "link": e.link.value}
+        for cert in certs
+        for e in edges_of(cert)
+    ]
+    if values:
+        session.execute(upsert(session, RecordLinkRow).values(values).on_conflict_do_nothing())
+
+
+def referencing(session: Session, numbers: Iterable[str]) -> list[str]:
+    """Numbers of the records that name any of ``numbers`` in their references."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(RecordLinkRow.target).where(RecordLinkRow.source.in_(wanted)).distinct()
+    ).scalars()
+    return sorted(rows)
+
+
+# --------------------------------------------------------------------------- projects
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    number: str
+    source: str
+    added_by: str
+    checked_at: datetime
+    accepted: bool
+    reasons: tuple[str, ...]
+    reinspected_at: datetime | None
+    passed: bool | None
+    reinspection_note: str
+    inspector: str
+
+
+@dataclass(frozen=True)
+class StoredProject:
+    id: str
+    name: str
+    district: str
+    contractor: str
+    site: str
+    created_by: str
+    created_at: datetime
+    certificate: str
+    issued_at: datetime | None
+    batches: tuple[StoredBatch, ...] = ()
+
+
+def add_project(session: Session, values: Mapping[str, Any]) -> None:
+    session.add(ProjectRow(**values))
+    session.flush()
+
+
+def get_project(session: Session, project_id: str, *, lock: bool = False) -> StoredProject | None:
+    query = select(ProjectRow).where(ProjectRow.id == project_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        return None
+    batches = session.execute(
+        select(ProjectBatchRow)
+        .where(ProjectBatchRow.project_id == project_id)
+        .order_by(ProjectBatchRow.id)
+    ).scalars()
+    return StoredProject(
+        row.id,
+        row.name,
+        row.district,
+        row.contractor,
+        row.site,
+        row.created_by,
+        row.created_at,
+        row.certificate,
+        row.issued_at,
+        tuple(
+            StoredBatch(
+                b.number,
+                b.source,
+                b.added_by,
+                b.checked_at,
+                b.accepted,
+                tuple(b.reasons),
+                b.reinspected_at,
+                b.passed,
+                b.reinspection_note,
+                b.inspector,
+            )
+            for b in batches
+        ),
+    )
+
+
+def upsert_batch(session: Session, project_id: str, values: Mapping[str, Any]) -> None:
+    """Add the material of a certificate, or check it again (a re-check clears nothing else)."""
+    fields = {k: values[k] for k in ("source", "added_by", "checked_at", "accepted", "reasons")}
+    stmt = upsert(session, ProjectBatchRow).values(
+        project_id=project_id,
+        number=values["number"],
+        reinspection_note="",
+        inspector="",
+        **fields,
+    )
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["project_id", "number"], set_=fields)
+    )
+
+
+def set_reinspection(
+    session: Session,
+    project_id: str,
+    number: str,
+    *,
+    passed: bool,
+    note: str,
+    inspector: str,
+    at: datetime,
+) -> bool:
+    row = session.execute(
+        select(ProjectBatchRow).where(
+            ProjectBatchRow.project_id == project_id, ProjectBatchRow.number == number
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return False
+    row.passed, row.reinspection_note, row.inspector, row.reinspected_at = (
+        passed,
+        note,
+        inspector,
+        at,
+    )
+    session.flush()
+    return True
+
+
+def set_project_certificate(session: Session, project_id: str, number: str, at: datetime) -> None:
+    row = session.execute(select(ProjectRow).where(ProjectRow.id == project_id)).scalar_one()
+    row.certificate, row.issued_at = number, at
+    session.flush()
+
+
+def project_reinspections(
+    session: Session, numbers: Iterable[str]
+) -> list[tuple[str, StoredBatch, str]]:
+    """Project re-inspections of ``numbers``: (number, batch, project id)."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(ProjectBatchRow).where(
+            ProjectBatchRow.number.in_(wanted), ProjectBatchRow.reinspected_at.is_not(None)
+        )
+    ).scalars()
+    return [
+        (
+            b.number,
+            StoredBatch(
+                b.number,
+                b.source,
+                b.added_by,
+                b.checked_at,
+                b.accepted,
+                tuple(b.reasons),
+                b.reinspected_at,
+                b.passed,
+                b.reinspection_note,
+                b.inspector,
+            ),
+            b.project_id,
+        )
+        for b in rows
+    ]
+
+
+__all__ = [
+    "AlertRegionRow",
+    "AlertRow",
+    "InspectionScanRow",
+    "ProjectBatchRow",
+    "ProjectRow",
+    "RecordLinkRow",
+    "StoredAlert",
+    "StoredBatch",
+    "StoredProject",
+    "StoredScan",
+    "StoredViolation",
+    "ViolationRow",
+    "add_alerts",
+    "add_links",
+    "add_scan",
+    "add_violation",
+    "get_alert",
+    "list_alerts",
+    "referencing",
+    "scans_of",
+    "violation_bars",
+    "violations_of",
+]
