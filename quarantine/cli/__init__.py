@@ -19,7 +19,19 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from quarantine.cli import db, decode, demo, issue, keys, serve, status, tokens, verify
+    from quarantine.cli import (
+        db,
+        decode,
+        demo,
+        federation,
+        inspection,
+        issue,
+        keys,
+        serve,
+        status,
+        tokens,
+        verify,
+    )
 
     keys.register(app)
     issue.register(app)
@@ -30,6 +42,8 @@ def _register_all() -> None:
     tokens.register(app)
     status.register(app)
     demo.register(app)
+    federation.register(app)
+    inspection.register(app)  # trace, alerts, violations, credit
 
 
 def main() -> None:

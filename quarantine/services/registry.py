@@ -14,9 +14,11 @@ same transaction: when it fails, nothing of the replacement is left.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal, Unpack
@@ -24,12 +26,14 @@ from typing import Any, Final, Literal, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from quarantine import keystore
 from quarantine.core.keys import Signer
-from quarantine.core.model import Certificate, CertificateNumber, Kind
+from quarantine.core.model import CHINA_TZ, Certificate, CertificateNumber, Kind
 from quarantine.core.regions import RegionTable
 from quarantine.core.status import EventType, StatusEvent
 from quarantine.core.validate import CertificateInvalid, Problem
 from quarantine.errors import InputError
+from quarantine.federation.publish import publish_to_feed
 from quarantine.services import issuing
 from quarantine.services.authz import Action, Principal, require
 from quarantine.storage.audit import AuditLog
@@ -39,9 +43,11 @@ from quarantine.storage.certificates import (
     Page,
     SearchFilters,
     StoredCertificate,
+    derive_status,
 )
 from quarantine.storage.counters import NumberCounter, NumberInUse
 from quarantine.storage.events import MAX_REASON, EventStore, RecordedEvent
+from quarantine.storage.inspection import add_links
 from quarantine.storage.models import CertificateRow
 
 #: Issue times may lie this far in the future (clock skew between nodes).
@@ -117,24 +123,42 @@ class SigningKey:
 SignerFor = Callable[[str, datetime], SigningKey]
 
 
+#: How long :class:`KeyFolderSigners` uses one listing of the key folder.
+KEY_LISTING_SECONDS: Final = 5.0
+
+
 class KeyFolderSigners:
     """``SignerFor`` over a folder of keys (:mod:`quarantine.keystore`); loaded keys are cached.
 
-    The folder is listed on every call (a few small files), so a rotated key is
-    picked up without a restart; private keys are decrypted once.
+    The folder is listed again after ``KEY_LISTING_SECONDS`` (a few small files to
+    read and parse), so a rotated key is picked up within that time without a
+    restart; private keys are decrypted once.
     """
 
-    def __init__(self, directory: Path, passphrase: bytes | None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        passphrase: bytes | None,
+        *,
+        listing_seconds: float = KEY_LISTING_SECONDS,
+    ) -> None:
         self.directory = directory
         self._passphrase = passphrase
         self._loaded: dict[Path, Signer] = {}
         self._lock = threading.Lock()
+        self._listing_seconds = listing_seconds
+        self._listed: tuple[float, list[keystore.KeyInfo]] | None = None
+
+    def _keys(self) -> list[keystore.KeyInfo]:
+        listed = self._listed
+        if listed is None or time.monotonic() >= listed[0]:
+            keys = keystore.list_keys(self.directory)
+            self._listed = listed = (time.monotonic() + self._listing_seconds, keys)
+        return listed[1]
 
     def __call__(self, region: str, at: datetime) -> SigningKey:
-        from quarantine import keystore
-
-        info = keystore.signing_key_for(self.directory, region, at)
-        assert info.private_path is not None  # signing_key_for only returns usable keys
+        info = keystore.choose_signing_key(self._keys(), self.directory, region, at)
+        assert info.private_path is not None  # choose_signing_key only returns usable keys
         with self._lock:
             signer = self._loaded.get(info.private_path)
             if signer is None:
@@ -263,17 +287,25 @@ def _as_conflict(exc: InputError) -> InputError:
 # --------------------------------------------------------------------------- issue
 
 
-def _sign_and_store(
-    session: Session,
+@dataclass(frozen=True)
+class PreparedIssue:
+    """A certificate document checked, authorised and matched with its signing key:
+    everything of an issue that needs no database."""
+
+    draft: issuing.Draft
+    key: SigningKey
+    principal: Principal
+    audit_details: Mapping[str, Any]
+
+
+def _prepare(
     draft: issuing.Draft,
     principal: Principal,
     *,
     signer_for: SignerFor,
-    base_url: str,
     now: datetime,
-    audit_action: str,
-    audit_details: dict[str, Any],
-) -> Issued:
+    audit_details: Mapping[str, Any],
+) -> PreparedIssue:
     region = draft.certificate.issuing_agency.region
     require(principal, Action.ISSUE, region)
     if not draft.wants_number:
@@ -291,22 +323,136 @@ def _sign_and_store(
         )
     # The key first: no number is taken when the node cannot sign.
     key = signer_for(region, draft.certificate.issued_at)
+    number_region = region if draft.wants_number else draft.certificate.number.region
+    if number_region[:2] != key.region[:2]:
+        raise InputError(
+            "KEY_REGION_MISMATCH",
+            "签名密钥不属于签发机关所在省份",
+            f"a key of {key.region} cannot sign for {number_region}",
+        )
+    return PreparedIssue(draft, key, principal, audit_details)
+
+
+def _audit_entry(
+    issued: Issued, prepared: PreparedIssue, action: str, now: datetime
+) -> tuple[str, str, str, dict[str, Any], datetime]:
+    cert = issued.certificate
+    details = {"kind": cert.kind.value, "kid": issued.kid, **prepared.audit_details}
+    return (prepared.principal.actor, action, str(cert.number), details, now)
+
+
+def store_prepared(
+    session: Session,
+    prepared: PreparedIssue,
+    *,
+    base_url: str,
+    now: datetime,
+    audit_action: str = "certificate.issue",
+) -> Issued:
+    """Number, sign, store and audit one prepared certificate."""
+    key = prepared.key
     try:
-        cert = issuing.finalize(draft, NumberCounter(session), now=now)
+        cert = issuing.finalize(prepared.draft, NumberCounter(session), now=now)
         signed = issuing.issue(cert, key.signer, key_region=key.region, base_url=base_url)
         stored = CertificateStore(session).add(cert, signed.text, key.kid, now)
     except NumberInUse as exc:
         raise Conflict(exc.code, exc.message_zh, exc.message_en) from None
-    number = str(cert.number)
-    _audit(
-        session,
-        principal,
-        audit_action,
-        number,
-        {"kind": cert.kind.value, "kid": key.kid, **audit_details},
-        now,
+    issued = Issued(cert, stored, signed.text, key.kid)
+    add_links(session, [cert])  # references for the trace
+    publish_to_feed(session, str(cert.number), now, qr_text=signed.text)
+    actor, action, obj, details, at = _audit_entry(issued, prepared, audit_action, now)
+    AuditLog(session).append(actor, action, obj, details, at)
+    return issued
+
+
+def issue_many(
+    session: Session,
+    batch: Sequence[tuple[PreparedIssue, datetime]],
+    *,
+    base_url: str,
+) -> list[Issued]:
+    """Issue several prepared certificates, each with its own ``now``, in the caller's
+    transaction, all or nothing (group commit).
+
+    The numbers of each agency and year come from one counter bump (agencies in a
+    fixed order, so that two batches cannot deadlock), the certificates and their
+    line items are stored with two statements, and the audit chain is extended once.
+    Any failure raises: roll back and issue them one by one (:func:`store_prepared`)
+    so that each gets its own answer.
+    """
+    if not batch:
+        return []
+    wanting: dict[tuple[str, int], list[int]] = {}
+    for i, (prepared, _) in enumerate(batch):
+        cert = prepared.draft.certificate
+        if not prepared.draft.wants_number:
+            raise InputError("NUMBER_GIVEN", "批量签发只分配编号", "a batch only allocates numbers")
+        year = cert.issued_at.astimezone(CHINA_TZ).year
+        wanting.setdefault((cert.issuing_agency.region, year), []).append(i)
+    numbers: dict[int, CertificateNumber] = {}
+    latest = max(now for _, now in batch)
+    allocated = NumberCounter(session).allocate_many(
+        {group: len(members) for group, members in wanting.items()}, latest
     )
-    return Issued(cert, stored, signed.text, key.kid)
+    for group, members in wanting.items():
+        for i, number in zip(members, allocated[group], strict=True):
+            numbers[i] = number
+    done: list[tuple[Certificate, str, str]] = []
+    for i, (prepared, _) in enumerate(batch):
+        cert = replace(prepared.draft.certificate, number=numbers[i], salt=os.urandom(16))
+        key = prepared.key
+        signed = issuing.issue(cert, key.signer, key_region=key.region, base_url=base_url)
+        done.append((cert, signed.text, key.kid))
+    try:
+        stored = CertificateStore(session).add_many(done, latest)
+    except NumberInUse as exc:
+        raise Conflict(exc.code, exc.message_zh, exc.message_en) from None
+    issued = [
+        Issued(cert, row, qr_text, kid)
+        for (cert, qr_text, kid), row in zip(done, stored, strict=True)
+    ]
+    add_links(session, [cert for cert, _, _ in done])  # references for the trace
+    for cert, qr_text, _ in done:
+        publish_to_feed(session, str(cert.number), latest, qr_text=qr_text)
+    AuditLog(session).append_many(
+        [
+            _audit_entry(one, prepared, "certificate.issue", now)
+            for one, (prepared, now) in zip(issued, batch, strict=True)
+        ]
+    )
+    return issued
+
+
+def _sign_and_store(
+    session: Session,
+    draft: issuing.Draft,
+    principal: Principal,
+    *,
+    signer_for: SignerFor,
+    base_url: str,
+    now: datetime,
+    audit_action: str,
+    audit_details: dict[str, Any],
+) -> Issued:
+    prepared = _prepare(
+        draft, principal, signer_for=signer_for, now=now, audit_details=audit_details
+    )
+    return store_prepared(session, prepared, base_url=base_url, now=now, audit_action=audit_action)
+
+
+def prepare_issue(
+    doc: Mapping[str, Any],
+    principal: Principal,
+    *,
+    signer_for: SignerFor,
+    regions: RegionTable,
+    now: datetime,
+) -> PreparedIssue:
+    """Everything of :func:`issue` before the database: validate the document (every
+    problem), authorise, find the signing key.  Raises as :func:`issue` does."""
+    require(principal, Action.ISSUE, principal.region)  # the role at all, before any work
+    draft = issuing.check(doc, regions, now=now)
+    return _prepare(draft, principal, signer_for=signer_for, now=now, audit_details={})
 
 
 def issue(
@@ -325,18 +471,8 @@ def issue(
     principal may not issue for the certificate's issuing region; ``Conflict``
     (``NUMBER_IN_USE``) for a number that was used before.
     """
-    require(principal, Action.ISSUE, principal.region)  # the role at all, before any work
-    draft = issuing.check(doc, regions, now=now)
-    return _sign_and_store(
-        session,
-        draft,
-        principal,
-        signer_for=signer_for,
-        base_url=base_url,
-        now=now,
-        audit_action="certificate.issue",
-        audit_details={},
-    )
+    prepared = prepare_issue(doc, principal, signer_for=signer_for, regions=regions, now=now)
+    return store_prepared(session, prepared, base_url=base_url, now=now)
 
 
 # --------------------------------------------------------------------------- read
@@ -345,12 +481,25 @@ def issue(
 def get(session: Session, number: str, principal: Principal, *, now: datetime) -> CertificateView:
     """One certificate with status and events; ``NotFound`` when unknown."""
     require(principal, Action.READ)
-    stored = CertificateStore(session).get(number)
-    if stored is None:
+    return view_of(CertificateStore(session).get_with_events(number), number, principal, now=now)
+
+
+def view_of(
+    found: tuple[StoredCertificate, tuple[RecordedEvent, ...]] | None,
+    number: str,
+    principal: Principal,
+    *,
+    now: datetime,
+) -> CertificateView:
+    """:func:`get` from a certificate and its events read elsewhere (``None``: unknown)."""
+    require(principal, Action.READ)
+    if found is None:
         raise not_found(number)
-    return CertificateView(
-        stored, _status(session, number, now), EventStore(session).events(number)
+    stored, events = found
+    status = derive_status(
+        stored.valid_from, stored.valid_to, [e.status_event for e in events], now
     )
+    return CertificateView(stored, status, events)
 
 
 def search(
@@ -381,7 +530,7 @@ def _append(
     detail: dict[str, Any] | None = None,
 ) -> RecordedEvent:
     try:
-        return EventStore(session).append_exclusive(
+        recorded = EventStore(session).append_exclusive(
             number,
             event,
             principal.actor,
@@ -392,6 +541,8 @@ def _append(
         )
     except InputError as exc:
         raise _as_conflict(exc) from None
+    publish_to_feed(session, number, now, event=recorded)
+    return recorded
 
 
 def revoke(
@@ -572,6 +723,7 @@ def record_reinspection(
         checkpoint=spot,
         detail=detail,
     )
+    publish_to_feed(session, number, now, event=event)
     _audit(
         session,
         principal,
@@ -676,17 +828,22 @@ __all__ = [
     "Issued",
     "KeyFolderSigners",
     "NotFound",
+    "PreparedIssue",
     "SignerFor",
     "SigningKey",
     "Superseded",
     "get",
     "issue",
+    "issue_many",
     "not_found",
+    "prepare_issue",
     "record_arrival",
     "record_reinspection",
     "reinstate",
     "revoke",
     "search",
+    "store_prepared",
     "supersede",
     "suspend",
+    "view_of",
 ]

@@ -34,7 +34,16 @@ def create_app(
     runs a verification-only node.
     """
     from quarantine import trustfile
-    from quarantine.web.routes import certificates, health, statuslists, verify
+    from quarantine.web.routes import (
+        certificates,
+        federation,
+        health,
+        inspection,
+        pages_public,
+        stats,
+        statuslists,
+        verify,
+    )
 
     if trust is None:
         trust = trustfile.load(settings.trust_list, settings.trust_anchor)
@@ -68,4 +77,8 @@ def create_app(
     app.include_router(verify.router)
     app.include_router(certificates.router)
     app.include_router(statuslists.router)
+    app.include_router(stats.router)
+    federation.install(app)  # feed, recognition, shared lists; publisher and pulling loop
+    inspection.install(app)  # alerts, violations, credit, trace, projects
+    pages_public.install(app)  # pages, /static, HTML errors for browsers (after errors.install)
     return app

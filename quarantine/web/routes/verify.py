@@ -7,15 +7,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from quarantine.core.verify import Report, verify_text
 from quarantine.services.authz import Principal
-from quarantine.web.auth import Caller
+from quarantine.web.auth import Caller, principal
 from quarantine.web.context import AppContext, context
 from quarantine.web.errors import ApiError
-from quarantine.web.pages import render_verification
+from quarantine.web.pages import verification_page
 
 if TYPE_CHECKING:
     from quarantine.services.scans import ScanPlace
@@ -42,6 +42,9 @@ class VerifyTextRequest(BaseModel):
         default=None, max_length=MAX_CHECKPOINT, description=_CHECKPOINT_DOC
     )
     plate: str | None = Field(default=None, max_length=MAX_PLATE, description=_PLATE_DOC)
+    # The inspector device's position, when given (reuse alerts).
+    lon: float | None = Field(default=None, ge=-180, le=180, description="经度 / device longitude")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="纬度 / device latitude")
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,16 @@ def verify_and_record(
     from quarantine.storage.events import RegistryStatusSource
 
     if scan is None:
-        with ctx.registry.reader() as session:
-            status = RegistryStatusSource(session)
-            return verify_text(text, trust=ctx.trust, now=now, skew=ctx.skew, status=status), None
+        direct = ctx.registry.direct_status()
+        if direct is not None:  # PostgreSQL: one prepared statement on the driver
+            report = verify_text(text, trust=ctx.trust, now=now, skew=ctx.skew, status=direct)
+            return report, None
+        report = ctx.registry.read(
+            lambda session: verify_text(
+                text, trust=ctx.trust, now=now, skew=ctx.skew, status=RegistryStatusSource(session)
+            )
+        )
+        return report, None
     from quarantine.services.scans import record_scan
 
     with ctx.registry.session() as session:
@@ -137,24 +147,36 @@ def _with_scan(report: Report, event: ScanEvent | None) -> dict[str, Any]:
     return out
 
 
-@router.post(
-    "/api/v1/verify",
-    dependencies=[Depends(limit_public)],
-    tags=["verify"],
-    response_model=dict[str, Any],
-)
+async def verifying(request: Request) -> tuple[AppContext, Principal]:
+    """Everything ``POST /api/v1/verify`` needs besides its inputs, as one dependency
+    (the rate limit, then the caller): what the separate dependencies do, solved once."""
+    ctx = await context(request)
+    await limit_public(request, ctx)
+    return ctx, await principal(request, ctx)
+
+
+@router.post("/api/v1/verify", tags=["verify"], response_model=dict[str, Any])
 def verify_by_text(
     body: VerifyTextRequest,
-    ctx: Annotated[AppContext, Depends(context)],
-    who: Caller,
-    query: ScanQuery,
+    verifier: Annotated[tuple[AppContext, Principal], Depends(verifying)],
+    region: Annotated[str | None, Query(max_length=MAX_REGION, description=_REGION_DOC)] = None,
+    checkpoint: Annotated[
+        str | None, Query(max_length=MAX_CHECKPOINT, description=_CHECKPOINT_DOC)
+    ] = None,
+    plate: Annotated[str | None, Query(max_length=MAX_PLATE, description=_PLATE_DOC)] = None,
 ) -> Response:
     """核验二维码文本 / Verify a scanned QR text.
 
     检查员（令牌）的每次核验都记录扫描事件 / every verification by an inspector (token)
     records a scan event (place ``region``, ``checkpoint``, vehicle ``plate``).
     """
-    scan = scan_for(who, ScanFields(body.region, body.checkpoint, body.plate).over(query))
+    ctx, who = verifier
+    fields = ScanFields(body.region, body.checkpoint, body.plate)
+    scan = scan_for(who, fields.over(ScanFields(region, checkpoint, plate)))
+    if scan is not None and body.lon is not None and body.lat is not None:
+        from dataclasses import replace
+
+        scan = (scan[0], replace(scan[1], position=(body.lon, body.lat)))
     # The report is JSON-ready: answered as is, without FastAPI's validation and encoding
     # of a ``dict[str, Any]`` (the schema stays the declared ``response_model``).
     return JSONResponse(_with_scan(*verify_and_record(ctx, body.text, ctx.clock(), scan)))
@@ -256,5 +278,5 @@ def qr_url(
     text = f"{scheme}://{host.upper()}/C/{digits}"
     report, event = verify_and_record(ctx, text, ctx.clock(), scan_for(who, query))
     if _wants_html(request):
-        return HTMLResponse(render_verification(report), headers={"Cache-Control": "no-store"})
+        return verification_page(request, report)
     return JSONResponse(_with_scan(report, event), headers={"Cache-Control": "no-store"})
