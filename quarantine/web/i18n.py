@@ -143,6 +143,11 @@ WORDS: Final = MappingProxyType(
         "details": ("查看详情", "Details"),
         # consoles
         "console": ("工作台", "Console"),
+        "nav_alerts": ("重复使用预警", "Reuse alerts"),
+        "nav_trace": ("追溯", "Trace"),
+        "nav_operators": ("经营者信用", "Operator credit"),
+        "nav_recognition": ("互认查询", "Recognition"),
+        "nav_stats": ("统计", "Statistics"),
         "signin_title": ("登录工作台", "Sign in to the console"),
         "signin_intro": (
             "使用签发员或检查员的 API 令牌登录。令牌仅保存在本浏览器的会话 Cookie 中。",

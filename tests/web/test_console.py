@@ -276,3 +276,23 @@ def test_form_round_trip_of_a_stored_record() -> None:
     assert back["references"] == doc["references"]
     assert [i["product"] for i in back["items"]] == [i["product"] for i in doc["items"]]
     assert [str(i["quantity"]) for i in back["items"]] == [str(i["quantity"]) for i in doc["items"]]
+
+
+def test_inspectors_find_the_inspection_pages_in_the_header(node: Node) -> None:
+    node.sign_in("inspector")
+    home = node.client.get("/console")
+    links = re.findall(r'<a href="([^"?]+)[^"]*" data-test="nav-(\w+)"', home.text)
+    assert {name for _, name in links} >= {"alerts", "trace", "operators", "recognition", "stats"}
+    for href, _ in links:
+        page = node.client.get(href)
+        # The statistics page asks for its own sign-in (its cookie is scoped to /stats).
+        assert page.status_code == (401 if href == "/stats" else 200), href
+        assert "text/html" in page.headers["content-type"]
+    english = node.client.get("/console?lang=en")
+    assert "Reuse alerts" in english.text and "Operator credit" in english.text
+
+
+def test_issuers_do_not_see_the_inspection_links(node: Node) -> None:
+    node.sign_in("issuer")
+    home = node.client.get("/console")
+    assert 'data-test="nav-alerts"' not in home.text and 'data-test="nav-issue"' in home.text
