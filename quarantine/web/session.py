@@ -35,6 +35,11 @@ CSRF_LABEL: Final = b"quarantine console csrf v1"
 _SECRET_RE: Final = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 
 
+def well_formed(secret: str) -> bool:
+    """Whether ``secret`` looks like a token secret at all (checked before any look-up)."""
+    return _SECRET_RE.match(secret) is not None
+
+
 def secret_of(request: Request) -> str:
     """The session's token secret ('' when there is none or it is malformed)."""
     value = request.cookies.get(COOKIE, "")

@@ -70,10 +70,6 @@ def _lang_query(request: Request) -> str:
     return "?lang=en" if lang == "en" else ""
 
 
-def _today() -> str:
-    return datetime.now(CHINA_TZ).date().isoformat()
-
-
 def _render(
     request: Request, who: Principal, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -286,13 +282,13 @@ def _issue_page(
 
 
 @router.get("/issue", response_class=HTMLResponse)
-def issue_form(request: Request, who: Who, kind: str = "TRANSPORT") -> Response:
+def issue_form(request: Request, ctx: Ctx, who: Who, kind: str = "TRANSPORT") -> Response:
     """签发证书 / The issue form of one kind."""
     if (page := _signed_in(request, who)) is not None:
         return page
     _role(who, Role.ISSUER)
     chosen = _kind(kind)
-    values = forms.defaults(chosen, who.region, datetime.now(CHINA_TZ).date())
+    values = forms.defaults(chosen, who.region, ctx.clock().astimezone(CHINA_TZ).date())
     return _issue_page(request, who, chosen, values)
 
 
@@ -611,7 +607,7 @@ def supersede_form(request: Request, ctx: Ctx, who: Who, number: str) -> Respons
     view = _read(ctx, lambda db: service.get(db, _number(number), who, now=now))
     kind = view.stored.kind
     values = forms.from_document(view.stored.record, kind)
-    today = datetime.now(CHINA_TZ).date()
+    today = now.astimezone(CHINA_TZ).date()
     values["valid_from"] = max(today, view.stored.valid_from).isoformat()
     return _issue_page(request, who, kind, values, original=number)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final
@@ -39,6 +38,7 @@ from quarantine.render.charts import MAX_SERIES, Chart, Series, render
 from quarantine.services.authz import Forbidden, Principal, Role
 from quarantine.services.stats import stats_scope
 from quarantine.storage.stats import Grouping, Metric, Period, StatsQuery, StatsTable
+from quarantine.web import session
 from quarantine.web.auth import principal
 from quarantine.web.context import AppContext, context
 from quarantine.web.errors import ApiError
@@ -46,7 +46,6 @@ from quarantine.web.errors import ApiError
 API_PATH: Final = "/api/v1/stats"
 PAGE_PATH: Final = "/stats"
 COOKIE: Final = "quarantine_stats"
-_TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9_\-]{16,200}$")
 _UNAUTHORIZED: Final = {"WWW-Authenticate": "Bearer"}
 _NO_STORE: Final = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -70,13 +69,8 @@ async def _with_cookie(request: Request, ctx: AppContext) -> Principal:
     """The caller from the Authorization header, else from the page's cookie."""
     if "authorization" not in request.headers:
         secret = request.cookies.get(COOKIE, "")
-        if _TOKEN_RE.match(secret):
-            scope = dict(request.scope)
-            scope["headers"] = [
-                *request.scope["headers"],
-                (b"authorization", f"Bearer {secret}".encode("ascii")),
-            ]
-            request = Request(scope)
+        if session.well_formed(secret):
+            return await session.authenticate(request, ctx, secret)
     return await principal(request, ctx)
 
 
@@ -145,8 +139,8 @@ def _count(ctx: AppContext, query: StatsQuery) -> StatsTable:
 
     if ctx.registry is None:
         raise ApiError(503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "this node has no registry")
-    with ctx.registry.reader() as session:
-        return statistics(session, query, region_table())
+    # Registry.read retries once on a dropped pooled connection (no pre-ping).
+    return ctx.registry.read(lambda session: statistics(session, query, region_table()))
 
 
 # --------------------------------------------------------------------------- CSV
@@ -490,13 +484,9 @@ async def stats_signin(request: Request, ctx: Ctx) -> Response:
     lang, _ = i18n.resolve(request)
     try:
         secret = await _signin_form(request)
-        if not _TOKEN_RE.match(secret):
+        if not session.well_formed(secret):
             raise ApiError(401, "INVALID_TOKEN", "令牌格式无效", "the token is not well-formed")
-        scope = dict(request.scope)
-        scope["headers"] = [
-            (k, v) for k, v in request.scope["headers"] if k.lower() != b"authorization"
-        ] + [(b"authorization", f"Bearer {secret}".encode("ascii"))]
-        _scope_of(await principal(Request(scope), ctx))
+        _scope_of(await session.authenticate(request, ctx, secret))
     except ApiError as exc:
         return _page(
             request,
