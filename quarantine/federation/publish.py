@@ -7,11 +7,14 @@ call it too.  When the session's factory has a :class:`FeedPublisher` attached
 the feed — numbered, linked to the previous entry's hash, signed with the
 node's current key — and is applied to the shared records view; the entry is
 committed or rolled back with the change.  Without a publisher nothing happens.
+A group commit of issues publishes its certificates with one call
+(:func:`publish_certificates`): one lock, one look-up of the head and one
+statement per table for the whole batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -57,12 +60,34 @@ def append(
     now: datetime,
 ) -> SignedEntry:
     """Sign and store the next entry of this node's feed; apply it to the shared view."""
+    return append_many(session, publisher, [(kind, body)], now)[0]
+
+
+def append_many(
+    session: Session,
+    publisher: FeedPublisher,
+    items: Sequence[tuple[EntryKind, Mapping[str, Any]]],
+    now: datetime,
+) -> list[SignedEntry]:
+    """Sign and store the next entries of this node's feed, in order; apply them.
+
+    One lock, one look-up of the head and one statement per table for all of them
+    (a group commit of issues publishes its certificates with one call).
+    """
+    if not items:
+        return []
     store.lock_feed(session)
     head = store.feed_head(session)
-    entry = FeedEntry(publisher.region, head.seq + 1, head.hash, kind, now, dict(body))
-    signed = sign_entry(entry, publisher.signer_for(publisher.region, now))
-    store.add_feed_entry(session, signed, now)
-    store.apply_entry(session, signed, publisher.trust, now)
+    signer = publisher.signer_for(publisher.region, now)
+    signed: list[SignedEntry] = []
+    seq, prev = head.seq, head.hash
+    for kind, body in items:
+        seq += 1
+        one = sign_entry(FeedEntry(publisher.region, seq, prev, kind, now, dict(body)), signer)
+        signed.append(one)
+        prev = one.hash
+    store.add_feed_entries(session, signed, now)
+    store.apply_entries(session, signed, publisher.trust, now)
     return signed
 
 
@@ -108,3 +133,20 @@ def publish_to_feed(
     else:
         kind, body = EntryKind.CERTIFICATE, {"qr": qr_text}
     return append(session, publisher, kind, body, now)
+
+
+def publish_certificates(
+    session: Session, issued: Sequence[tuple[str, str]], now: datetime
+) -> list[SignedEntry]:
+    """Publish certificates just stored together, ``(number, QR text)`` each, in order
+    (what :func:`publish_to_feed` does for one, with one feed append for all)."""
+    publisher = publisher_of(session)
+    if publisher is None:
+        return []
+    province = publisher.region[:2]
+    return append_many(
+        session,
+        publisher,
+        [(EntryKind.CERTIFICATE, {"qr": qr}) for number, qr in issued if number[:2] == province],
+        now,
+    )

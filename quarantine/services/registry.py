@@ -33,7 +33,7 @@ from quarantine.core.regions import RegionTable
 from quarantine.core.status import EventType, StatusEvent
 from quarantine.core.validate import CertificateInvalid, Problem
 from quarantine.errors import InputError
-from quarantine.federation.publish import publish_to_feed
+from quarantine.federation.publish import publish_certificates, publish_to_feed
 from quarantine.services import issuing
 from quarantine.services.authz import Action, Principal, require
 from quarantine.storage.audit import AuditLog
@@ -412,8 +412,9 @@ def issue_many(
         for (cert, qr_text, kid), row in zip(done, stored, strict=True)
     ]
     add_links(session, [cert for cert, _, _ in done])  # references for the trace
-    for cert, qr_text, _ in done:
-        publish_to_feed(session, str(cert.number), latest, qr_text=qr_text)
+    publish_certificates(
+        session, [(str(cert.number), qr_text) for cert, qr_text, _ in done], latest
+    )
     AuditLog(session).append_many(
         [
             _audit_entry(one, prepared, "certificate.issue", now)

@@ -10,6 +10,11 @@
 
 Appending to this node's feed is serialised (an advisory lock on PostgreSQL, the
 writer lock on SQLite) because every entry links to the one before it.
+
+Entries are written in batches: the entries of one transaction (a group commit of
+issues, a page pulled from a peer) go into ``feed_entries`` / ``peer_entries`` with
+one ``executemany``, and runs of certificates and of status events into the shared
+view with one each (:func:`apply_entries`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -25,6 +30,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
     and_,
@@ -36,9 +42,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from quarantine.core import codec, compress, cose, qrtext
 from quarantine.core.feed import (
     GENESIS,
+    Body,
     CertificateBody,
+    EntryKind,
+    FeedError,
     OperatorBody,
     ReinspectionBody,
     SignedEntry,
@@ -46,10 +56,11 @@ from quarantine.core.feed import (
     parse_body,
 )
 from quarantine.core.inspection_feed import ScanBody, ViolationBody
-from quarantine.core.model import CHINA_TZ, Kind
+from quarantine.core.model import CHINA_TZ, Certificate, Kind
 from quarantine.core.recognition import BarPeriod
 from quarantine.core.status import EventType, StatusEvent
 from quarantine.core.trust import TrustList
+from quarantine.errors import InputError
 from quarantine.storage._common import is_postgresql, upsert
 from quarantine.storage.models import Base, IdType, JSONType, UTCDateTime
 
@@ -183,27 +194,40 @@ def lock_feed(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_FEED_LOCK})
 
 
+_FEED: Final = cast(Table, FeedEntryRow.__table__)
+_PEER_ENTRIES: Final = cast(Table, PeerEntryRow.__table__)
+_SHARED_RECORDS: Final = cast(Table, SharedRecordRow.__table__)
+_SHARED_EVENTS: Final = cast(Table, SharedEventRow.__table__)
+
+
 def feed_head(session: Session) -> FeedHead:
+    """The last entry of this node's feed (after :func:`lock_feed` when appending: the
+    statement runs after the lock is granted, so it sees the previous holder's commit)."""
     row = session.execute(
-        select(FeedEntryRow.seq, FeedEntryRow.hash).order_by(FeedEntryRow.seq.desc()).limit(1)
+        select(_FEED.c.seq, _FEED.c.hash).order_by(_FEED.c.seq.desc()).limit(1)
     ).first()
     return FeedHead(row.seq, row.hash) if row else FeedHead(0, GENESIS)
 
 
-def add_feed_entry(session: Session, signed: SignedEntry, now: datetime) -> None:
+def _entry_row(signed: SignedEntry) -> dict[str, Any]:
     e = signed.entry
-    session.execute(
-        insert(FeedEntryRow).values(
-            seq=e.seq,
-            origin=e.origin,
-            kind=e.kind.value,
-            at=e.at,
-            hash=signed.hash,
-            prev_hash=e.prev,
-            cose=signed.cose,
-            created_at=now,
+    return {
+        "seq": e.seq,
+        "origin": e.origin,
+        "kind": e.kind.value,
+        "at": e.at,
+        "hash": signed.hash,
+        "prev_hash": e.prev,
+        "cose": signed.cose,
+    }
+
+
+def add_feed_entries(session: Session, entries: Sequence[SignedEntry], now: datetime) -> None:
+    """Store entries of this node's feed (consecutive, signed) with one statement."""
+    if entries:
+        session.execute(
+            insert(_FEED), [{**_entry_row(signed), "created_at": now} for signed in entries]
         )
-    )
 
 
 def feed_page(session: Session, after: int, limit: int) -> list[tuple[int, bytes]]:
@@ -284,7 +308,9 @@ def peer_state(
     query = select(PeerStateRow).where(PeerStateRow.region == region)
     if lock:
         query = query.with_for_update()
-    row = session.execute(query).scalar_one_or_none()
+        row = session.execute(query).scalar_one_or_none()
+    else:  # no statement when this transaction holds the row already
+        row = session.get(PeerStateRow, region)
     if row is None:
         session.execute(
             upsert(session, PeerStateRow)
@@ -311,7 +337,11 @@ def all_peers(session: Session) -> list[PeerState]:
 
 
 def _peer_row(session: Session, region: str) -> PeerStateRow:
-    return session.execute(select(PeerStateRow).where(PeerStateRow.region == region)).scalar_one()
+    """The peer's row (no statement when this transaction holds it already)."""
+    row = session.get(PeerStateRow, region)
+    if row is None:
+        raise LookupError(f"no peer state for {region}")
+    return row
 
 
 def mark_attempt(session: Session, region: str, now: datetime) -> None:
@@ -344,24 +374,18 @@ def clear_halt(session: Session, region: str) -> None:
 def accept_peer_entries(
     session: Session, region: str, entries: Sequence[SignedEntry], trust: TrustList, now: datetime
 ) -> int:
-    """Store verified entries of peer ``region`` and apply them to the shared view; move the head."""
+    """Store verified entries of peer ``region`` and apply them to the shared view; move the head.
+
+    ``entries`` are what :func:`quarantine.core.feed.verify_page` accepted (signatures,
+    certificates, sequence and links checked); they are stored with one statement.
+    """
     if not entries:
         return 0
-    for signed in entries:
-        e = signed.entry
-        session.execute(
-            insert(PeerEntryRow).values(
-                origin=region,
-                seq=e.seq,
-                kind=e.kind.value,
-                at=e.at,
-                hash=signed.hash,
-                prev_hash=e.prev,
-                cose=signed.cose,
-                accepted_at=now,
-            )
-        )
-        apply_entry(session, signed, trust, now)
+    session.execute(
+        insert(_PEER_ENTRIES),
+        [{**_entry_row(signed), "origin": region, "accepted_at": now} for signed in entries],
+    )
+    apply_entries(session, entries, trust, now, verified=True)
     row = _peer_row(session, region)
     row.head_seq = entries[-1].entry.seq
     row.head_hash = entries[-1].hash
@@ -372,103 +396,188 @@ def accept_peer_entries(
 # --------------------------------------------------------------------------- shared view
 
 
+def _verified_certificate(signed: SignedEntry, trust: TrustList) -> CertificateBody:
+    """The certificate body of a peer's entry that :func:`quarantine.core.feed.verify_page`
+    accepted: decoded again, its signature not checked a second time."""
+    e = signed.entry
+    qr = e.body.get("qr")
+    try:
+        if not isinstance(qr, str):
+            raise FeedError("FEED_BAD_BODY", "qr", e.seq)
+        msg = cose.decode_sign1(compress.unpack(qrtext.decode(qr).payload))
+        cert = codec.decode_content(msg.payload, trust.display_name)
+    except FeedError:
+        raise
+    except InputError as exc:
+        raise FeedError("FEED_BAD_BODY", f"certificate: {exc.code}", e.seq) from None
+    if cert.number.region[:2] != e.origin[:2]:
+        raise FeedError("FEED_BAD_BODY", "certificate of another region", e.seq)
+    return CertificateBody(cert, msg.kid or b"", qr)
+
+
+def _body(signed: SignedEntry, trust: TrustList, *, verified: bool) -> Body:
+    if verified and signed.entry.kind is EntryKind.CERTIFICATE:
+        return _verified_certificate(signed, trust)
+    return parse_body(signed.entry, trust)
+
+
+def _record_values(origin: str, seq: int, body: CertificateBody, now: datetime) -> dict[str, Any]:
+    c = body.certificate
+    return {
+        "number": str(c.number),
+        "origin": origin,
+        "seq": seq,
+        "kind": c.kind.value,
+        "issuing_region": c.number.region,
+        "issued_at": c.issued_at,
+        "valid_from": c.valid_from,
+        "valid_to": c.valid_to,
+        "category": c.category[:100],
+        "products": "、".join(it.product for it in c.items)[:2000],
+        "consignor_name": (c.consignor.name if c.consignor else "")[:200],
+        "consignee_name": (c.consignee.name if c.consignee else "")[:200],
+        "consignee_registration": (c.consignee.registration if c.consignee else "")[:64],
+        "producer_name": (c.producer.name if c.producer else "")[:200],
+        "producer_registration": (c.producer.registration if c.producer else "")[:64],
+        "kid": body.kid.hex(),
+        "qr_text": body.qr,
+        "received_at": now,
+    }
+
+
+def _event_values(origin: str, seq: int, body: StatusBody | ReinspectionBody) -> dict[str, Any]:
+    if isinstance(body, StatusBody):
+        return {
+            "number": body.number,
+            "origin": origin,
+            "seq": seq,
+            "type": body.type.value,
+            "at": body.at,
+            "reason": body.reason,
+            "superseded_by": body.superseded_by,
+            "detail": {},
+        }
+    detail: dict[str, Any] = {
+        "result": body.result,
+        "region": body.region,
+        "checkpoint": body.checkpoint,
+    }
+    if body.arrival:
+        detail["arrival"] = True
+    return {
+        "number": body.number,
+        "origin": origin,
+        "seq": seq,
+        "type": EventType.REINSPECTED.value,
+        "at": body.at,
+        "reason": body.notes,
+        "superseded_by": "",
+        "detail": detail,
+    }
+
+
+@dataclass
+class _Run:
+    """Consecutive certificate and event entries, applied together (:func:`apply_entries`)."""
+
+    records: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    certificates: list[tuple[str, Certificate]]
+    #: In feed order: ("record", i) or ("event", i), for applying one by one.
+    order: list[tuple[str, int]]
+
+
 def apply_entry(session: Session, signed: SignedEntry, trust: TrustList, now: datetime) -> None:
     """Apply one verified entry (own or a peer's) to the shared records view."""
-    e = signed.entry
-    body = parse_body(e, trust)
-    if isinstance(body, CertificateBody):
-        c = body.certificate
-        values = {
-            "origin": e.origin,
-            "seq": e.seq,
-            "kind": c.kind.value,
-            "issuing_region": c.number.region,
-            "issued_at": c.issued_at,
-            "valid_from": c.valid_from,
-            "valid_to": c.valid_to,
-            "category": c.category[:100],
-            "products": "、".join(it.product for it in c.items)[:2000],
-            "consignor_name": (c.consignor.name if c.consignor else "")[:200],
-            "consignee_name": (c.consignee.name if c.consignee else "")[:200],
-            "consignee_registration": (c.consignee.registration if c.consignee else "")[:64],
-            "producer_name": (c.producer.name if c.producer else "")[:200],
-            "producer_registration": (c.producer.registration if c.producer else "")[:64],
-            "kid": body.kid.hex(),
-            "qr_text": body.qr,
-            "received_at": now,
-        }
-        session.execute(
-            upsert(session, SharedRecordRow)
-            .values(number=str(c.number), **values)
-            .on_conflict_do_nothing(index_elements=["number"])
-        )
-        from quarantine.services.inspection import on_shared_certificate
-
-        on_shared_certificate(session, e.origin, c, now)
-    elif isinstance(body, StatusBody):
-        _event(
-            session,
-            e.origin,
-            e.seq,
-            body.number,
-            body.type.value,
-            body.at,
-            body.reason,
-            body.superseded_by,
-            {},
-        )
-    elif isinstance(body, ReinspectionBody):
-        detail: dict[str, Any] = {
-            "result": body.result,
-            "region": body.region,
-            "checkpoint": body.checkpoint,
-        }
-        if body.arrival:
-            detail["arrival"] = True
-        _event(
-            session,
-            e.origin,
-            e.seq,
-            body.number,
-            EventType.REINSPECTED.value,
-            body.at,
-            body.notes,
-            "",
-            detail,
-        )
-    elif isinstance(body, ScanBody | ViolationBody):  # inspection records
-        from quarantine.services.inspection import apply_shared
-
-        apply_shared(session, e.origin, e.seq, body, now)
-    else:
-        _operator(session, e.origin, body, now)
+    apply_entries(session, [signed], trust, now)
 
 
-def _event(
+def apply_entries(
     session: Session,
-    origin: str,
-    seq: int,
-    number: str,
-    kind: str,
-    at: datetime,
-    reason: str,
-    superseded_by: str,
-    detail: dict[str, Any],
+    entries: Sequence[SignedEntry],
+    trust: TrustList,
+    now: datetime,
+    *,
+    verified: bool = False,
 ) -> None:
-    session.execute(
-        upsert(session, SharedEventRow)
-        .values(
-            number=number,
-            origin=origin,
-            seq=seq,
-            type=kind,
-            at=at,
-            reason=reason,
-            superseded_by=superseded_by,
-            detail=detail,
+    """Apply entries (own or a peer's), in feed order, to the shared records view.
+
+    Each body is checked as :func:`quarantine.core.feed.parse_body` does (a
+    certificate's signature with a key of the origin's province: this node does not
+    publish what its peers would refuse); ``verified``: the entries are a peer's that
+    :func:`quarantine.core.feed.verify_page` accepted, whose certificates are decoded
+    without checking their signatures a second time.
+
+    Runs of certificates, status events and re-inspections are written with one
+    statement per table; operator registrations, scans and violations one by one, in
+    their place.  A peer's certificate of which scans arrived earlier has those scans
+    evaluated (``services.inspection.on_shared_certificate``) exactly as if the
+    entries were applied one by one.
+    """
+    run = _Run([], [], [], [])
+    for signed in entries:
+        e = signed.entry
+        body = _body(signed, trust, verified=verified)
+        if isinstance(body, CertificateBody):
+            run.order.append(("record", len(run.records)))
+            run.records.append(_record_values(e.origin, e.seq, body, now))
+            run.certificates.append((e.origin, body.certificate))
+        elif isinstance(body, StatusBody | ReinspectionBody):
+            run.order.append(("event", len(run.events)))
+            run.events.append(_event_values(e.origin, e.seq, body))
+        else:
+            _apply_run(session, run, now)
+            run = _Run([], [], [], [])
+            if isinstance(body, ScanBody | ViolationBody):  # inspection records
+                from quarantine.services.inspection import apply_shared
+
+                apply_shared(session, e.origin, e.seq, body, now)
+            else:
+                _operator(session, e.origin, body, now)
+    _apply_run(session, run, now)
+
+
+def _insert_records(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        stmt = upsert(session, _SHARED_RECORDS).on_conflict_do_nothing(index_elements=["number"])
+        session.execute(stmt, rows)
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        stmt = upsert(session, _SHARED_EVENTS).on_conflict_do_nothing(
+            index_elements=["origin", "seq"]
         )
-        .on_conflict_do_nothing(index_elements=["origin", "seq"])
-    )
+        session.execute(stmt, rows)
+
+
+def _apply_run(session: Session, run: _Run, now: datetime) -> None:
+    from quarantine.federation.publish import publisher_of
+    from quarantine.services.inspection import on_shared_certificate
+    from quarantine.storage.inspection import add_links, scans_for
+
+    if not run.order:
+        return
+    publisher = publisher_of(session)
+    own = publisher.region[:2] if publisher is not None else ""
+    foreign = [str(c.number) for origin, c in run.certificates if origin[:2] != own]
+    scanned: set[str] = set()
+    if foreign:  # scans that came before their certificate (from another node's feed)
+        limit = 50 * len(foreign) + 1
+        found = scans_for(session, foreign, limit=limit)
+        scanned = set(foreign) if len(found) >= limit else {s.number for s in found}
+    if not scanned:
+        _insert_records(session, run.records)
+        _insert_events(session, run.events)
+        add_links(session, [c for _, c in run.certificates])  # what the hook does for them
+        return
+    for what, i in run.order:  # scans to evaluate: one by one, in feed order
+        if what == "event":
+            _insert_events(session, [run.events[i]])
+            continue
+        _insert_records(session, [run.records[i]])
+        origin, cert = run.certificates[i]
+        on_shared_certificate(session, origin, cert, now)
 
 
 def _operator(session: Session, origin: str, body: OperatorBody, now: datetime) -> None:
