@@ -14,9 +14,10 @@ A dedicated PostgreSQL database (``quarantine_bench_inspection`` on the server o
    certificate gets 0–30 earlier scans;
 3. **alert evaluation**: ``--samples`` times, a new scan of a random benchmark
    certificate at the destination checkpoint is recorded with
-   ``services.inspection.record_scan`` (store, the certificate with its events in one
-   statement, one indexed read of the earlier scans, the rules, the alerts inserted
-   ``ON CONFLICT DO NOTHING``) in an open transaction, then committed: the call alone
+   ``services.inspection.record_scan`` (on PostgreSQL: the scan stored and the
+   certificate's facts read with its earlier scans in one statement, the rules, the
+   alerts and their regions inserted ``ON CONFLICT DO NOTHING`` in one more statement
+   when any is raised) in an open transaction, then committed: the call alone
    and the call with its commit are reported, and ``evaluate_scan`` alone (the scan
    not stored, rolled back).  A ``SELECT 1`` round trip is measured first for scale;
    The same for 100,000 "typical" certificates (copies of one, 0–3 scans earlier that
@@ -24,8 +25,11 @@ A dedicated PostgreSQL database (``quarantine_bench_inspection`` on the server o
 4. **trace**: ``--samples`` calls of ``services.inspection.trace`` for a random
    chain's transport certificate in a read-only session (what the route does).
 
-``--keep`` leaves the database for another run (then pass ``--reuse`` to skip steps 1–2).
-``--write`` writes ``bench/RESULTS-inspection.md``.
+``--keep`` leaves the database for another run (then pass ``--reuse`` to skip steps 1–2;
+the database is migrated to the head first).  ``--steps N`` then times the parts of N
+evaluations of a heavily scanned certificate (each an alert) instead: the read of the
+certificate with its earlier scans, the rules, and the alerts' insert, each in an open
+transaction rolled back.  ``--write`` writes ``bench/RESULTS-inspection.md``.
 """
 
 from __future__ import annotations
@@ -204,7 +208,10 @@ def seed(url: str, rows: int, rng: random.Random) -> dict[str, Any]:
             {"rows": rows},
         )
         conn.execute(
-            text("CREATE INDEX ix_inspection_scans_number_at ON inspection_scans (number, at)")
+            text(
+                "CREATE INDEX ix_inspection_scans_number_at ON inspection_scans (number, at) "
+                f"INCLUDE ({', '.join(inspection_store.SCAN_INDEX_INCLUDE)})"
+            )
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE inspection_scans"))
@@ -419,6 +426,75 @@ def measure(url: str, data: dict[str, Any], samples: int, rng: random.Random) ->
     }
 
 
+def steps(url: str, data: dict[str, Any], samples: int, rng: random.Random) -> dict[str, Any]:
+    """Time the parts of ``evaluate_scan`` for a heavily scanned certificate."""
+    from sqlalchemy import text
+
+    from quarantine.core.reuse import Scan, evaluate
+    from quarantine.services import inspection
+    from quarantine.storage import db
+    from quarantine.storage import inspection as store
+
+    engine = db.make_engine(url)
+    sessions = db.session_factory(engine)
+    inspection.regions()
+    parts: dict[str, list[float]] = {
+        "read": [],  # one statement (PostgreSQL path); the general path's two added up
+        "cert": [],  # general path: the certificate with its events, decoded
+        "scans": [],  # general path: the earlier scans
+        "rules": [],
+        "alerts": [],
+        "total": [],
+    }
+    earlier_counts: list[int] = []
+    fast = hasattr(store, "scan_context")
+    policy = inspection.DEFAULT_POLICY
+    for i in range(samples + 50):
+        number = rng.choice(data["transports"])
+        now = datetime.now(UTC)
+        scan = Scan(f"310000:step{i}:{now.timestamp()}", number, now, "310115", "川沙检查站")
+        with sessions() as s:
+            s.execute(text("SELECT 1"))
+            t0 = time.perf_counter()
+            if fast:
+                context = store.scan_context(s, number)
+                assert context is not None
+                facts, earlier = inspection.facts_of_context(context), context.earlier
+                issuing = number[:6]
+                tc = t0
+            else:
+                known = inspection.load_known(s, [number])[number]
+                facts = inspection.facts_of(known)
+                tc = time.perf_counter()
+                earlier = store.scans_of(s, number)
+                issuing = known.certificate.number.region
+            t1 = time.perf_counter()
+            alerts = evaluate(scan, earlier, facts, policy, inspection.centre)
+            t2 = time.perf_counter()
+            places = {x.id: x.region for x in (*earlier, scan)}
+            concerned = {a.id: {places.get(j, "") for j in a.scans} | {issuing} for a in alerts}
+            if alerts:
+                store.add_alerts(s, alerts, concerned, now)
+            t3 = time.perf_counter()
+            s.rollback()
+        if i >= 50:
+            parts["read"].append((t1 - t0) * 1000)
+            if not fast:
+                parts["cert"].append((tc - t0) * 1000)
+                parts["scans"].append((t1 - tc) * 1000)
+            parts["rules"].append((t2 - t1) * 1000)
+            parts["alerts"].append((t3 - t2) * 1000)
+            parts["total"].append((t3 - t0) * 1000)
+            earlier_counts.append(len(earlier))
+    engine.dispose()
+    return {
+        "parts": parts,
+        "earlier": sum(earlier_counts) / len(earlier_counts),
+        "load": os.getloadavg(),
+        "fast": fast,
+    }
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -441,14 +517,35 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--reuse", action="store_true", help="use a kept database")
     parser.add_argument("--write", action="store_true", help="write bench/RESULTS-inspection.md")
+    parser.add_argument("--steps", type=int, default=0, help="time N evaluations' parts")
     args = parser.parse_args()
     from quarantine.storage import db
 
     rng = random.Random(20261128)
     admin_url, url = _urls()
     _create_database(admin_url, fresh=not args.reuse)
+    if args.steps:
+        if not args.reuse:
+            parser.error("--steps needs --reuse (a kept database)")
+        db.upgrade(url)
+        found = steps(url, numbers(url), args.steps, rng)
+        one, five, fifteen = found["load"]
+        print(
+            f"parts of evaluate_scan ({'one read' if found['fast'] else 'general path'}, "
+            f"{found['earlier']:.1f} earlier scans on average); "
+            f"load average after: {one:.1f} {five:.1f} {fifteen:.1f}"
+        )
+        for name, values in found["parts"].items():
+            if not values:
+                continue
+            print(
+                f"  {name:<7} n={len(values)} p50 {pct(values, 50):.2f} ms"
+                f"  p95 {pct(values, 95):.2f} ms  p99 {pct(values, 99):.2f} ms"
+            )
+        return
     try:
         if args.reuse:
+            db.upgrade(url)
             data = numbers(url)
         else:
             db.upgrade(url)

@@ -61,6 +61,9 @@ class Settings:
     stale_after_seconds: int = 900
     #: Recognition agreement table (JSON); default: the packaged one.
     agreement: Path | None = None
+    #: Reuse-alert limits and credit rules (TOML or JSON, docs/inspection.md); default:
+    #: the built-in ones.
+    inspection_rules: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

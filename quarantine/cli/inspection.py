@@ -25,17 +25,20 @@ if TYPE_CHECKING:
 
 alerts_app = typer.Typer(help="一证多用告警 / Reuse alerts", no_args_is_help=True)
 violations_app = typer.Typer(help="违规记录（信用监管）/ Violations", no_args_is_help=True)
+inspection_app = typer.Typer(help="检查规则 / Inspection rules", no_args_is_help=True)
 
 
 @contextmanager
 def _session(*, write: bool) -> Iterator[tuple[Session, Principal]]:
     """A unit of work on the configured registry (committed when ``write``) and the CLI's principal."""
+    from quarantine import inspection_rules
     from quarantine.cli.federation import _node
     from quarantine.federation.publish import FeedPublisher, attach
     from quarantine.services.authz import Principal, Role
     from quarantine.services.registry import KeyFolderSigners
 
     with _node() as (settings, trust, fed, sessions):
+        guarded(lambda: inspection_rules.configure(settings))
         if write and fed.enabled:
             signers = KeyFolderSigners(settings.resolved_keys_dir(), settings.passphrase_bytes())
             attach(sessions, FeedPublisher(fed.region, lambda r, at: signers(r, at).signer, trust))
@@ -52,6 +55,29 @@ def _session(*, write: bool) -> Iterator[tuple[Session, Principal]]:
 def register(app: typer.Typer) -> None:
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(violations_app, name="violations")
+    app.add_typer(inspection_app, name="inspection")
+
+    @inspection_app.command("rules")
+    def rules(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """检查规则 / The reuse-alert limits and credit rules in force (QUARANTINE_INSPECTION_RULES)."""
+        from quarantine import inspection_rules
+        from quarantine.settings import Settings
+
+        settings = guarded(Settings.from_env)
+        doc = inspection_rules.as_dict(guarded(lambda: inspection_rules.configure(settings)))
+        if as_json:
+            typer.echo(json.dumps(doc, ensure_ascii=False))
+            return
+        source = "配置文件 / configured file" if doc["configured"] else "默认 / built-in defaults"
+        typer.echo(f"检查规则 / inspection rules: {source}")
+        typer.echo("一证多用告警 / reuse alerts:")
+        for r in doc["reuse"]["rules"]:
+            typer.echo(f"  {r['rule']:<21} {r['raised_when_zh']} / {r['raised_when_en']}")
+        typer.echo(f"信用规则 / credit rules (WATCH {doc['credit']['watch_days']} 天 / days):")
+        for c in doc["credit"]["rules"]:
+            typer.echo(f"  {c['zh']} / {c['en']}")
+        if not doc["credit"]["rules"]:
+            typer.echo("  无：违规不致暂停互认 / none: violations never bar")
 
     @app.command("trace")
     def trace(

@@ -19,7 +19,7 @@ that held then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -28,6 +28,7 @@ from typing import Final
 
 from quarantine.core.model import CHINA_TZ
 from quarantine.core.recognition import BarPeriod
+from quarantine.core.reuse import checked_number, rules_invalid
 
 
 class ViolationKind(StrEnum):
@@ -118,6 +119,90 @@ DEFAULT_RULES: Final = (
 )
 #: Violations older than this no longer put an operator under watch.
 WATCH_DAYS: Final = 365
+#: Upper bound of every day count in a deployment's credit rules (about 10 years).
+MAX_RULE_DAYS: Final = 3660
+_RULE_KEYS: Final = ("severity", "count", "window_days", "bar_days")
+
+
+def _rule_severity(value: object, field: str) -> ViolationSeverity:
+    if isinstance(value, str) and value.upper() in ViolationSeverity.__members__:
+        return ViolationSeverity[value.upper()]
+    if type(value) is int and value in {int(s) for s in ViolationSeverity}:
+        return ViolationSeverity(value)
+    raise rules_invalid(
+        f"{field} 须为 MINOR、SERIOUS 或 SEVERE（1–3），而非 {value!r}",
+        f"{field} must be MINOR, SERIOUS or SEVERE (1-3), not {value!r}",
+    )
+
+
+def credit_rules_from_mapping(
+    doc: Mapping[str, object], where: str = "credit"
+) -> tuple[tuple[CreditRule, ...], int]:
+    """Credit rules and the watch window from a deployment's settings (``[credit]``).
+
+    ``rules``: a list of tables with ``severity`` (``MINOR``/``SERIOUS``/``SEVERE`` or
+    1-3), ``count``, ``window_days`` and ``bar_days``; it replaces the whole default
+    table when given (``[]``: violations never bar).  ``watch_days``: the window of
+    ``WATCH``.  Raises ``InputError`` ``INSPECTION_RULES_INVALID`` naming the field.
+    """
+    unknown = sorted(set(doc) - {"rules", "watch_days"})
+    if unknown:
+        raise rules_invalid(
+            f"{where} 含未知字段：{', '.join(unknown)}（可用：rules, watch_days）",
+            f"{where} has unknown fields: {', '.join(unknown)} (known: rules, watch_days)",
+        )
+    watch = WATCH_DAYS
+    if "watch_days" in doc:
+        watch = int(
+            checked_number(doc["watch_days"], f"{where}.watch_days", True, 1, MAX_RULE_DAYS)
+        )
+    if "rules" not in doc:
+        return DEFAULT_RULES, watch
+    raw = doc["rules"]
+    if not isinstance(raw, list | tuple):
+        raise rules_invalid(f"{where}.rules 须为规则列表", f"{where}.rules must be a list of rules")
+    rules: list[CreditRule] = []
+    for i, item in enumerate(raw):
+        field = f"{where}.rules[{i}]"
+        if not isinstance(item, Mapping):
+            raise rules_invalid(f"{field} 须为表（对象）", f"{field} must be a table (object)")
+        missing = [k for k in _RULE_KEYS if k not in item]
+        extra = sorted(set(item) - set(_RULE_KEYS))
+        if missing or extra:
+            raise rules_invalid(
+                f"{field} 须恰有字段 {', '.join(_RULE_KEYS)}"
+                + (f"，缺少 {', '.join(missing)}" if missing else "")
+                + (f"，多出 {', '.join(extra)}" if extra else ""),
+                f"{field} must have exactly the fields {', '.join(_RULE_KEYS)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(extra)}" if extra else ""),
+            )
+        rules.append(
+            CreditRule(
+                _rule_severity(item["severity"], f"{field}.severity"),
+                int(checked_number(item["count"], f"{field}.count", True, 1, 100)),
+                int(
+                    checked_number(
+                        item["window_days"], f"{field}.window_days", True, 1, MAX_RULE_DAYS
+                    )
+                ),
+                int(checked_number(item["bar_days"], f"{field}.bar_days", True, 1, MAX_RULE_DAYS)),
+            )
+        )
+    return tuple(rules), watch
+
+
+def describe_rule(rule: CreditRule) -> tuple[str, str]:
+    """One line in Chinese and English saying what ``rule`` does."""
+    zh_sev, en_sev = SEVERITY_WORDS[rule.severity]
+    worse_zh = "" if rule.severity is ViolationSeverity.SEVERE else "及以上"
+    worse_en = "" if rule.severity is ViolationSeverity.SEVERE else " or worse"
+    return (
+        f"{rule.window_days} 天内 {rule.count} 次{zh_sev}{worse_zh}违规：自最后一次之日起"
+        f"暂停互认 {rule.bar_days} 天",
+        f"{rule.count} {en_sev}{worse_en} violation(s) within {rule.window_days} days: "
+        f"mutual recognition suspended for {rule.bar_days} days from the day of the last",
+    )
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,14 @@ from __future__ import annotations
 import hashlib
 import math
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final
 
 from quarantine.core.model import Kind
+from quarantine.errors import InputError
 
 #: Rule code → (Chinese, English) words shown to inspectors.
 ALERT_RULES: Final = MappingProxyType(
@@ -110,6 +111,81 @@ class ReusePolicy:
             raise ValueError("max_speed_kmh must be > 0 and distance_slack_km ≥ 0")
         if self.base_scans < 1 or self.scans_per_route_place < 0:
             raise ValueError("base_scans must be ≥ 1 and scans_per_route_place ≥ 0")
+        if self.same_inspection_minutes < 0 or self.expiry_grace < timedelta(0):
+            raise ValueError("same_inspection_minutes and expiry_grace must be ≥ 0")
+
+    @classmethod
+    def from_mapping(cls, doc: Mapping[str, object], where: str = "reuse") -> ReusePolicy:
+        """A policy from a deployment's settings (``[reuse]`` of the inspection rules file).
+
+        Keys are those of :data:`POLICY_LIMITS`; a key left out keeps its default.  Raises
+        ``InputError`` ``INSPECTION_RULES_INVALID`` naming the field.
+        """
+        unknown = sorted(set(doc) - set(POLICY_LIMITS))
+        if unknown:
+            raise rules_invalid(
+                f"{where} 含未知字段：{', '.join(unknown)}（可用：{', '.join(POLICY_LIMITS)}）",
+                f"{where} has unknown fields: {', '.join(unknown)} "
+                f"(known: {', '.join(POLICY_LIMITS)})",
+            )
+        values: dict[str, object] = {}
+        for key, (integral, low, high) in POLICY_LIMITS.items():
+            if key in doc:
+                number = checked_number(doc[key], f"{where}.{key}", integral, low, high)
+                if key == "expiry_grace_minutes":
+                    values["expiry_grace"] = timedelta(minutes=number)
+                else:
+                    values[key] = number
+        return cls(**values)  # type: ignore[arg-type]
+
+    def as_mapping(self) -> dict[str, float | int]:
+        """The settings form of this policy (the keys of :data:`POLICY_LIMITS`)."""
+        grace = self.expiry_grace.total_seconds() / 60
+        return {
+            "max_speed_kmh": self.max_speed_kmh,
+            "distance_slack_km": self.distance_slack_km,
+            "base_scans": self.base_scans,
+            "scans_per_route_place": self.scans_per_route_place,
+            "same_inspection_minutes": self.same_inspection_minutes,
+            "expiry_grace_minutes": int(grace) if grace.is_integer() else grace,
+        }
+
+
+#: Settable limits of :class:`ReusePolicy`: key → (integer only, minimum, maximum).
+POLICY_LIMITS: Final = MappingProxyType(
+    {
+        "max_speed_kmh": (False, 1.0, 2000.0),
+        "distance_slack_km": (False, 0.0, 500.0),
+        "base_scans": (True, 1, 1000),
+        "scans_per_route_place": (True, 0, 100),
+        "same_inspection_minutes": (True, 0, 1440),
+        "expiry_grace_minutes": (False, 0.0, 1440.0),
+    }
+)
+
+
+def rules_invalid(zh: str, en: str) -> InputError:
+    """The error of a bad inspection rules setting (reason ``INSPECTION_RULES_INVALID``)."""
+    return InputError(
+        "INSPECTION_RULES_INVALID", "检查规则配置无效：" + zh, "bad inspection rules: " + en
+    )
+
+
+def checked_number(value: object, field: str, integral: bool, low: float, high: float) -> float:
+    """``value`` as a number within ``[low, high]`` (an integer when ``integral``)."""
+    number: float | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and (not integral or value.is_integer()):
+        number = int(value) if integral else value
+    if number is None or not low <= number <= high:
+        what_zh = "整数" if integral else "数"
+        what_en = "an integer" if integral else "a number"
+        raise rules_invalid(
+            f"{field} 须为 {low:g} 至 {high:g} 之间的{what_zh}，而非 {value!r}",
+            f"{field} must be {what_en} from {low:g} to {high:g}, not {value!r}",
+        )
+    return number if integral else float(number)
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from quarantine import inspection_rules
 from quarantine.core.credit import (
-    DEFAULT_RULES,
     CreditRule,
     CreditStatus,
     Violation,
@@ -44,7 +44,7 @@ from quarantine.core.credit import (
 )
 from quarantine.core.feed import EntryKind
 from quarantine.core.inspection_feed import ScanBody, ViolationBody, scan_body, violation_body
-from quarantine.core.model import CHINA_TZ, NUMBER_RE, Certificate
+from quarantine.core.model import CHINA_TZ, NUMBER_RE, Certificate, Kind
 from quarantine.core.regions import RegionTable
 from quarantine.core.reuse import Alert, CertificateFacts, LonLat, ReusePolicy, Scan, evaluate
 from quarantine.core.status import EventType, StatusEvent
@@ -56,6 +56,7 @@ from quarantine.storage import inspection as store
 
 MAX_NOTE: Final = 2000
 MAX_OPERATOR: Final = 64
+#: The built-in limits; a deployment may set its own (``QUARANTINE_INSPECTION_RULES``).
 DEFAULT_POLICY: Final = ReusePolicy()
 
 
@@ -228,19 +229,65 @@ def load_known(session: Session, numbers: Iterable[str]) -> dict[str, Known]:
     return out
 
 
+def _facts(
+    number: str,
+    kind: Kind,
+    valid_to: date,
+    plate: str,
+    route: Iterable[str],
+    closed_at: datetime | None,
+) -> CertificateFacts:
+    return CertificateFacts(
+        number=number,
+        kind=kind,
+        valid_until=datetime.combine(valid_to + timedelta(days=1), time(0), CHINA_TZ),
+        plate=plate,
+        closed_at=closed_at,
+        route=tuple(r for r in route if r),
+    )
+
+
 def facts_of(known: Known) -> CertificateFacts:
     cert = known.certificate
     closed = [e.at for e in known.events if e.type is EventType.ARRIVED]
     route: tuple[str, ...] = ()
     if cert.route is not None:
         route = (cert.route.origin, *cert.route.via, cert.route.destination)
-    return CertificateFacts(
-        number=str(cert.number),
-        kind=cert.kind,
-        valid_until=datetime.combine(cert.valid_to + timedelta(days=1), time(0), CHINA_TZ),
-        plate=cert.conveyance.identifier if cert.conveyance is not None else "",
-        closed_at=min(closed) if closed else None,
-        route=tuple(r for r in route if r),
+    return _facts(
+        str(cert.number),
+        cert.kind,
+        cert.valid_to,
+        cert.conveyance.identifier if cert.conveyance is not None else "",
+        route,
+        min(closed) if closed else None,
+    )
+
+
+def _record_text(value: object) -> str:
+    """A text field of a stored record as ``core.document.from_document`` reads it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def facts_of_context(context: store.ScanContext) -> CertificateFacts:
+    """The same facts as :func:`facts_of`, from the stored record's columns (no decoding)."""
+    route: tuple[str, ...] = ()
+    doc = context.route
+    if doc:
+        via = doc.get("via", [])
+        route = (
+            _record_text(doc.get("from")),
+            *(str(x) for x in (via[:6] if isinstance(via, list) else [])),
+            _record_text(doc.get("to")),
+        )
+    return _facts(
+        context.number,
+        Kind(context.kind),
+        context.valid_to,
+        _record_text(context.plate),
+        route,
+        context.closed_at,
     )
 
 
@@ -248,26 +295,46 @@ def facts_of(known: Known) -> CertificateFacts:
 
 
 def evaluate_scan(
-    session: Session, scan: Scan, *, now: datetime, policy: ReusePolicy = DEFAULT_POLICY
+    session: Session, scan: Scan, *, now: datetime, policy: ReusePolicy | None = None
 ) -> list[Alert]:
     """Evaluate ``scan`` against its certificate and earlier scans; store new alerts.
 
     Returns every alert the scan raises (also those already known).  A scan of a
-    number this node does not know raises nothing.
+    number this node does not know raises nothing.  ``policy`` defaults to the
+    deployment's (:func:`quarantine.inspection_rules.current`).
+
+    On PostgreSQL a certificate of this registry is read with its earlier scans in
+    one statement (``storage.inspection.scan_context``) and new alerts are written
+    with one more, only when the scan raises any; shared records and SQLite take
+    the general path (the certificate with its events, then the earlier scans).
     """
     if not NUMBER_RE.match(scan.number):
         return []
-    known = load_known(session, [scan.number]).get(scan.number)
-    if known is None:
-        return []
-    earlier = store.scans_of(session, scan.number)
-    alerts = evaluate(scan, earlier, facts_of(known), policy, centre)
+    return _evaluate(session, scan, store.scan_context(session, scan.number), now, policy)
+
+
+def _evaluate(
+    session: Session,
+    scan: Scan,
+    context: store.ScanContext | None,
+    now: datetime,
+    policy: ReusePolicy | None,
+) -> list[Alert]:
+    """:func:`evaluate_scan` once the one-statement read was made (``None``: the general way)."""
+    if context is not None:
+        facts, earlier = facts_of_context(context), context.earlier
+        issuing = context.number.split("-", 1)[0]
+    else:
+        known = load_known(session, [scan.number]).get(scan.number)
+        if known is None:
+            return []
+        facts, earlier = facts_of(known), store.scans_of(session, scan.number)
+        issuing = known.certificate.number.region
+    rules = policy if policy is not None else inspection_rules.current().policy
+    alerts = evaluate(scan, earlier, facts, rules, centre)
     if alerts:
         places = {s.id: s.region for s in (*earlier, scan)}
-        concerned = {
-            a.id: {places.get(i, "") for i in a.scans} | {known.certificate.number.region}
-            for a in alerts
-        }
+        concerned = {a.id: {places.get(i, "") for i in a.scans} | {issuing} for a in alerts}
         store.add_alerts(session, alerts, concerned, now)
     return alerts
 
@@ -284,9 +351,13 @@ def record_scan(
     verdict: str = "",
     position: LonLat | None = None,
     now: datetime,
-    policy: ReusePolicy = DEFAULT_POLICY,
+    policy: ReusePolicy | None = None,
 ) -> tuple[Scan, list[Alert]]:
-    """Store a scan recorded by this node's inspector, publish it, evaluate it."""
+    """Store a scan recorded by this node's inspector, publish it, evaluate it.
+
+    On PostgreSQL the scan is stored and its certificate read with the earlier scans in
+    one statement (``storage.inspection.add_scan_with_context``).
+    """
     origin = _node_origin(session, region)
     scan = Scan(
         id=f"{origin}:{secrets.token_hex(8)}",
@@ -298,8 +369,14 @@ def record_scan(
         position=position,
         verdict=verdict[:20],
     )
-    store.add_scan(session, scan, origin=origin, actor=actor, recorded_at=now)
-    alerts = evaluate_scan(session, scan, now=now, policy=policy)
+    if NUMBER_RE.match(scan.number) and store.one_statement_reads(session):
+        context = store.add_scan_with_context(
+            session, scan, origin=origin, actor=actor, recorded_at=now
+        )
+        alerts = _evaluate(session, scan, context, now, policy)
+    else:
+        store.add_scan(session, scan, origin=origin, actor=actor, recorded_at=now)
+        alerts = evaluate_scan(session, scan, now=now, policy=policy)
     _publish(session, EntryKind.SCAN, scan_body(scan), now)
     return scan, alerts
 
@@ -562,14 +639,24 @@ def credit_of(
     principal: Principal,
     *,
     on: date,
-    rules: Sequence[CreditRule] = DEFAULT_RULES,
+    rules: Sequence[CreditRule] | None = None,
 ) -> Credit:
-    """The operator's credit status on day ``on`` and the violations behind it (signed-in callers)."""
+    """The operator's credit status on day ``on`` and the violations behind it (signed-in callers).
+
+    ``rules`` default to the deployment's (:func:`quarantine.inspection_rules.current`).
+    """
     if principal.role is Role.PUBLIC:
         raise _forbidden("需要令牌", "this needs an API token")
     registration = check_operator(operator)
     found = store.violations_of(session, [registration])
-    status = credit_status(registration, [v.violation for v in found], on, rules)
+    effective = inspection_rules.current()
+    status = credit_status(
+        registration,
+        [v.violation for v in found],
+        on,
+        effective.credit if rules is None else rules,
+        effective.watch_days,
+    )
     return Credit(status, tuple(found))
 
 

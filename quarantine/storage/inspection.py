@@ -17,9 +17,10 @@ The caller owns the transaction; nothing here commits.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -38,24 +39,34 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from quarantine.core.credit import Violation, ViolationKind, ViolationSeverity
+from quarantine.core.credit import CreditRule, Violation, ViolationKind, ViolationSeverity
 from quarantine.core.model import Certificate
 from quarantine.core.recognition import BarPeriod
 from quarantine.core.reuse import Alert, Scan
 from quarantine.core.trace import edges_of
-from quarantine.storage._common import upsert
+from quarantine.storage._common import is_postgresql, upsert
 from quarantine.storage.models import Base, IdType, JSONType, UTCDateTime
 
 #: Earlier scans of one certificate read for an evaluation (newest first).
 MAX_EARLIER_SCANS: Final = 500
 MAX_ALERT_PAGE: Final = 200
+#: Columns the reuse rules read, carried in the ``(number, at)`` index on PostgreSQL
+#: (``INCLUDE``, migration ``0004``) so that the earlier scans are an index-only read.
+SCAN_INDEX_INCLUDE: Final = ("uid", "region", "checkpoint", "plate", "lon", "lat", "verdict")
 
 
 class InspectionScanRow(Base):
     """A scan of a certificate, recorded here or accepted from a peer's feed."""
 
     __tablename__ = "inspection_scans"
-    __table_args__ = (Index("ix_inspection_scans_number_at", "number", "at"),)
+    __table_args__ = (
+        Index(
+            "ix_inspection_scans_number_at",
+            "number",
+            "at",
+            postgresql_include=list(SCAN_INDEX_INCLUDE),
+        ),
+    )
 
     uid: Mapped[str] = mapped_column(String(64), primary_key=True)
     origin: Mapped[str] = mapped_column(String(6))
@@ -254,6 +265,134 @@ def scans_for(session: Session, numbers: Iterable[str], *, limit: int = 1000) ->
     return [_scan(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class ScanContext:
+    """What evaluating a scan of one of this registry's certificates reads (PostgreSQL)."""
+
+    number: str
+    kind: str
+    valid_to: date
+    plate: str  # the record's ``conveyance.identifier`` ("" when none)
+    route: Mapping[str, Any] | None  # the record's ``route`` object
+    closed_at: datetime | None  # the first accepted arrival
+    earlier: list[Scan]  # newest first, at most ``MAX_EARLIER_SCANS``
+
+
+#: The certificate's facts and its earlier scans in one statement: the certificate row
+#: (by its unique number) with the first ARRIVED event, computed once (``MATERIALIZED``),
+#: LEFT JOIN LATERAL the newest scans of the number (a backward index-only range read
+#: of the covering ``(number, at)`` index).  The facts are read from the stored record's
+#: JSON in the database; the record itself is neither sent nor decoded.
+_CONTEXT_CTE: Final = """c AS MATERIALIZED (
+    SELECT c.number, c.kind, c.valid_to,
+           c.record -> 'conveyance' ->> 'identifier' AS plate,
+           c.record -> 'route' AS route,
+           (SELECT min(e.at) FROM status_events e
+             WHERE e.certificate_id = c.id AND e.type = 'ARRIVED') AS closed_at
+    FROM certificates c
+    WHERE c.number = %(number)s
+)
+SELECT c.number, c.kind, c.valid_to, c.plate, c.route, c.closed_at,
+       s.uid, s.at, s.region, s.checkpoint, s.plate, s.lon, s.lat, s.verdict
+FROM c
+LEFT JOIN LATERAL (
+    SELECT i.uid, i.at, i.region, i.checkpoint, i.plate, i.lon, i.lat, i.verdict
+    FROM inspection_scans i
+    WHERE i.number = %(number)s
+    ORDER BY i.at DESC
+    LIMIT %(limit)s
+) s ON true
+"""
+_CONTEXT_SQL: Final = "WITH " + _CONTEXT_CTE
+#: The same, storing a new scan first in the same statement (``ON CONFLICT DO NOTHING``).
+#: The read runs on the statement's snapshot, so the new scan is not among the earlier.
+_STORE_CTE: Final = """WITH stored AS (
+    INSERT INTO inspection_scans
+        (uid, origin, number, at, region, checkpoint, plate, lon, lat, verdict, actor, recorded_at)
+    VALUES (%(uid)s, %(origin)s, %(number)s, %(at)s, %(region)s, %(checkpoint)s, %(plate)s,
+            %(lon)s, %(lat)s, %(verdict)s, %(actor)s, %(recorded_at)s)
+    ON CONFLICT (uid) DO NOTHING
+), """
+_STORE_AND_CONTEXT_SQL: Final = _STORE_CTE + _CONTEXT_CTE
+
+
+def one_statement_reads(session: Session) -> bool:
+    """Whether :func:`scan_context` and :func:`add_scan_with_context` work here (PostgreSQL)."""
+    return is_postgresql(session)
+
+
+def scan_context(
+    session: Session, number: str, *, limit: int = MAX_EARLIER_SCANS
+) -> ScanContext | None:
+    """The certificate ``number`` of this registry and its latest scans in one round trip.
+
+    PostgreSQL only (``None`` on other backends, and when the number is not this
+    registry's: the caller then reads the general way).  The statement text is fixed,
+    so the driver prepares it on each pooled connection.
+    """
+    if not is_postgresql(session):
+        return None
+    rows = (
+        session.connection().exec_driver_sql(_CONTEXT_SQL, {"number": number, "limit": limit}).all()
+    )
+    return _context(number, rows)
+
+
+def add_scan_with_context(
+    session: Session,
+    scan: Scan,
+    *,
+    origin: str,
+    actor: str,
+    recorded_at: datetime,
+    limit: int = MAX_EARLIER_SCANS,
+) -> ScanContext | None:
+    """Store ``scan`` (as :func:`add_scan`) and read :func:`scan_context` of its number, in
+    one statement (PostgreSQL only).  ``None`` when the number is not this registry's."""
+    if not is_postgresql(session):
+        raise ValueError("one-statement reads need PostgreSQL")
+    lon, lat = scan.position if scan.position is not None else (None, None)
+    params = {
+        "uid": scan.id,
+        "origin": origin,
+        "number": scan.number,
+        "at": scan.at,
+        "region": scan.region,
+        "checkpoint": scan.checkpoint,
+        "plate": scan.plate,
+        "lon": lon,
+        "lat": lat,
+        "verdict": scan.verdict,
+        "actor": actor,
+        "recorded_at": recorded_at,
+        "limit": limit,
+    }
+    rows = session.connection().exec_driver_sql(_STORE_AND_CONTEXT_SQL, params).all()
+    return _context(scan.number, rows)
+
+
+def _context(number: str, rows: Sequence[Sequence[Any]]) -> ScanContext | None:
+    if not rows:
+        return None
+    first = rows[0]
+    earlier = [
+        Scan(
+            r[6],
+            number,
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            (r[11], r[12]) if r[11] is not None and r[12] is not None else None,
+            r[13],
+        )
+        for r in rows
+        if r[6] is not None
+    ]
+    route = first[4] if isinstance(first[4], Mapping) else None
+    return ScanContext(first[0], first[1], first[2], first[3] or "", route, first[5], earlier)
+
+
 # --------------------------------------------------------------------------- alerts
 
 
@@ -282,6 +421,8 @@ def add_alerts(
     unique = {a.id: a for a in alerts}
     if not unique:
         return []
+    if is_postgresql(session):
+        return _add_alerts_pg(session, list(unique.values()), regions, now)
     rows = [
         {
             "id": a.id,
@@ -314,6 +455,47 @@ def add_alerts(
     if pairs:
         conn.execute(upsert(session, AlertRegionRow).on_conflict_do_nothing(), pairs)
     return new
+
+
+#: The alerts and their regions in one statement: the alerts not known yet are inserted
+#: (``ON CONFLICT DO NOTHING``), the regions of exactly those in the same statement, and
+#: their ids returned.  Arrays (``unnest``) keep the text fixed whatever the count, so the
+#: driver prepares it.
+_ALERTS_SQL: Final = """
+WITH new AS (
+    INSERT INTO inspection_alerts
+        (id, rule, number, scans, detail, raised_at, status, checked_by, note, checked_at)
+    SELECT a.id, a.rule, a.number, a.scans::jsonb, a.detail, %(now)s, 'OPEN', '', '', NULL
+    FROM unnest(%(ids)s::varchar[], %(rules)s::varchar[], %(numbers)s::varchar[],
+                %(scans)s::text[], %(details)s::text[]) AS a(id, rule, number, scans, detail)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), concerned AS (
+    INSERT INTO alert_regions (alert_id, region)
+    SELECT r.alert_id, r.region
+    FROM unnest(%(region_ids)s::varchar[], %(regions)s::varchar[]) AS r(alert_id, region)
+    JOIN new ON new.id = r.alert_id
+    ON CONFLICT DO NOTHING
+)
+SELECT id FROM new ORDER BY id
+"""
+
+
+def _add_alerts_pg(
+    session: Session, alerts: Sequence[Alert], regions: Mapping[str, Iterable[str]], now: datetime
+) -> list[str]:
+    pairs = [(a.id, r) for a in alerts for r in sorted(set(regions.get(a.id, ()))) if r]
+    params = {
+        "now": now,
+        "ids": [a.id for a in alerts],
+        "rules": [a.rule for a in alerts],
+        "numbers": [a.number for a in alerts],
+        "scans": [json.dumps(list(a.scans), ensure_ascii=False) for a in alerts],
+        "details": [a.detail[:2000] for a in alerts],
+        "region_ids": [i for i, _ in pairs],
+        "regions": [r for _, r in pairs],
+    }
+    return [row[0] for row in session.connection().exec_driver_sql(_ALERTS_SQL, params)]
 
 
 def _alert(row: AlertRow, regions: Sequence[str] = ()) -> StoredAlert:
@@ -479,14 +661,21 @@ def violations_of(session: Session, operators: Sequence[str]) -> list[StoredViol
     return [_violation(r) for r in rows]
 
 
-def violation_bars(session: Session, operators: Sequence[str]) -> dict[str, list[BarPeriod]]:
-    """Bar periods that the credit rules derive from the recorded violations."""
+def violation_bars(
+    session: Session, operators: Sequence[str], rules: Sequence[CreditRule] | None = None
+) -> dict[str, list[BarPeriod]]:
+    """Bar periods that the credit rules derive from the recorded violations.
+
+    ``rules`` default to the deployment's (:func:`quarantine.inspection_rules.current`).
+    """
+    from quarantine import inspection_rules
     from quarantine.core.credit import bar_periods
 
+    table = inspection_rules.current().credit if rules is None else rules
     found = violations_of(session, operators)
     out: dict[str, list[BarPeriod]] = {}
     for operator in sorted({s.violation.operator for s in found}):
-        periods = bar_periods(operator, [s.violation for s in found])
+        periods = bar_periods(operator, [s.violation for s in found], table)
         if periods:
             out[operator] = periods
     return out
@@ -681,6 +870,7 @@ __all__ = [
     "ProjectBatchRow",
     "ProjectRow",
     "RecordLinkRow",
+    "ScanContext",
     "StoredAlert",
     "StoredBatch",
     "StoredProject",
@@ -690,10 +880,13 @@ __all__ = [
     "add_alerts",
     "add_links",
     "add_scan",
+    "add_scan_with_context",
     "add_violation",
     "get_alert",
     "list_alerts",
+    "one_statement_reads",
     "referencing",
+    "scan_context",
     "scans_of",
     "violation_bars",
     "violations_of",

@@ -175,6 +175,14 @@ def operator_credit(
     return _read(ctx, lambda s: inspection.credit_of(s, registration, who, on=on).as_dict())
 
 
+@router.get(f"{PREFIX}/inspection/rules")
+def inspection_rules_in_force(who: Who) -> dict[str, Any]:
+    """检查规则 / The reuse-alert limits and credit rules in force on this node (any token)."""
+    from quarantine import inspection_rules
+
+    return inspection_rules.as_dict(inspection_rules.current())
+
+
 # --------------------------------------------------------------------------- trace
 
 
@@ -304,8 +312,11 @@ def _signers(request: Request, ctx: AppContext) -> SignerFor:
 
 
 def install(app: FastAPI) -> None:
-    """Add the API routes and the console pages."""
+    """Add the API routes and the console pages; put the configured inspection rules
+    (``QUARANTINE_INSPECTION_RULES``) in force, refusing a bad file at start-up."""
+    from quarantine import inspection_rules
     from quarantine.web.routes import inspection_pages
 
+    inspection_rules.configure(app.state.context.settings)
     app.include_router(router)
     app.include_router(inspection_pages.router)
