@@ -2,6 +2,9 @@
 
 ``verify_text(text, trust=…, now=…)`` walks digits → bytes → COSE → signature
 → CBOR → rules and returns a :class:`Report` with a verdict and every reason.
+Its two halves, :func:`open_text` (signature and content) and :func:`conclude` (the
+rules and a status already looked up), serve callers that look the status up
+asynchronously.
 Nothing here reads a clock, a file or the network: ``now``, the trust list and
 an optional status source are passed in.
 """
@@ -18,7 +21,7 @@ from quarantine.core.document import to_document
 from quarantine.core.keys import ALG_NAMES
 from quarantine.core.model import CHINA_TZ, Certificate
 from quarantine.core.reasons import Reason, Severity, reason
-from quarantine.core.status import StatusSource, status_codes
+from quarantine.core.status import StatusInfo, StatusSource, status_codes
 from quarantine.core.trust import TrustedKey, TrustList
 from quarantine.errors import InputError
 
@@ -94,16 +97,34 @@ def _fail(code: str, now: datetime, detail: str = "", **kw: Any) -> Report:
     return Report(verdict=verdict, reasons=(reason(code, detail),), checked_at=now, **kw)
 
 
-def verify_text(
+@dataclass(frozen=True)
+class Opened:
+    """A QR text whose signature and content checked out, before the rules are applied.
+
+    The first half of a verification: :func:`open_text` gives it, :func:`conclude`
+    applies the rules and the status.  Between the two the caller looks up the status of
+    ``number`` (a registry on the network, say) in whatever way suits it; the core
+    itself does no I/O.
+    """
+
+    certificate: Certificate
+    key: TrustedKey
+    where: dict[str, Any]
+
+    @property
+    def number(self) -> str:
+        return str(self.certificate.number)
+
+
+def open_text(
     text: str,
     *,
     trust: TrustList,
     now: datetime,
-    skew: timedelta = DEFAULT_SKEW,
-    status: StatusSource | None = None,
     max_payload: int = compress.DEFAULT_MAX_OUTPUT,
-) -> Report:
-    """Verify one scanned QR text at ``now`` (aware datetime)."""
+) -> Opened | Report:
+    """Digits → bytes → COSE → signature → content: an :class:`Opened` text, or the
+    final :class:`Report` when it cannot be a valid certificate."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     trust_info: dict[str, Any] = {
@@ -143,18 +164,37 @@ def verify_text(
         cert = codec.decode_content(msg.payload, trust.display_name)
     except InputError as exc:
         return _fail("MALFORMED", now, exc.code, **where)
-    return _rules(cert, signing_key, trust, now, skew, status, where)
+    return Opened(cert, signing_key, where)
 
 
-def _rules(
-    cert: Certificate,
-    key: TrustedKey,
+def verify_text(
+    text: str,
+    *,
     trust: TrustList,
     now: datetime,
-    skew: timedelta,
-    status: StatusSource | None,
-    where: dict[str, Any],
+    skew: timedelta = DEFAULT_SKEW,
+    status: StatusSource | None = None,
+    max_payload: int = compress.DEFAULT_MAX_OUTPUT,
 ) -> Report:
+    """Verify one scanned QR text at ``now`` (aware datetime)."""
+    opened = open_text(text, trust=trust, now=now, max_payload=max_payload)
+    if isinstance(opened, Report):
+        return opened
+    info = None if status is None else status.lookup(opened.number, now)
+    return conclude(opened, trust=trust, now=now, skew=skew, status=info)
+
+
+def conclude(
+    opened: Opened,
+    *,
+    trust: TrustList,
+    now: datetime,
+    skew: timedelta = DEFAULT_SKEW,
+    status: StatusInfo | None = None,
+) -> Report:
+    """The rules at ``now`` and, when given, the status of ``opened.number``
+    (``None``: the status was not checked)."""
+    cert, key, where = opened.certificate, opened.key, opened.where
     reasons: list[Reason] = []
     region = cert.number.region
     member = trust.member(key.region)
@@ -179,14 +219,13 @@ def _rules(
     if status is None:
         reasons.append(reason("STATUS_UNCHECKED"))
     else:
-        info = status.lookup(str(cert.number), now)
-        status_fields = {"status_source": info.source, "status_as_of": info.as_of}
-        if not info.known:
+        status_fields = {"status_source": status.source, "status_as_of": status.as_of}
+        if not status.known:
             reasons.append(reason("UNKNOWN_TO_REGISTRY"))
-        for code, event in status_codes(info.events, now):
+        for code, event in status_codes(status.events, now):
             detail = event.reason + (f" → {event.superseded_by}" if event.superseded_by else "")
             reasons.append(reason(code, detail))
-        if info.stale:
+        if status.stale:
             reasons.append(reason("STATUS_STALE"))
     issuer_name = cert.issuing_agency.name
     verdict = (

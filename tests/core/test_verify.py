@@ -13,7 +13,7 @@ from quarantine.core.model import Certificate, CertificateNumber
 from quarantine.core.signing import sign_certificate
 from quarantine.core.status import EventType, StatusEvent, StatusInfo
 from quarantine.core.trust import TrustedKey, TrustList
-from quarantine.core.verify import Verdict, verify_text
+from quarantine.core.verify import Opened, Verdict, conclude, open_text, verify_text
 from tests.conftest import MakeCert, cst, make_trust
 
 BASE = "http://127.0.0.1:8000"
@@ -327,3 +327,43 @@ def test_now_must_be_aware(
 ) -> None:
     with pytest.raises(ValueError, match="aware"):
         verify_text(text_of(reference_cert, zj_signer), trust=trust, now=datetime(2026, 12, 1))
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        None,
+        StatusInfo(known=False, as_of=INSIDE, source="test"),
+        StatusInfo(
+            known=True,
+            events=(StatusEvent(EventType.REVOKED, cst("2026-11-30T10:00"), "作废"),),
+            as_of=INSIDE,
+            source="test",
+        ),
+    ],
+)
+def test_open_then_conclude_is_verify_text(
+    reference_cert: Certificate, zj_signer: Signer, trust: TrustList, status: StatusInfo | None
+) -> None:
+    """The two halves (status looked up in between) give exactly ``verify_text``'s report."""
+    text = text_of(reference_cert, zj_signer)
+    opened = open_text(text, trust=trust, now=INSIDE)
+    assert isinstance(opened, Opened)
+    assert opened.number == "330109-2026-004871"
+    split = conclude(opened, trust=trust, now=INSIDE, status=status)
+    whole = verify_text(
+        text, trust=trust, now=INSIDE, status=None if status is None else FakeStatus(status)
+    )
+    assert split == whole
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("HELLO", "NOT_A_CERTIFICATE"), (f"{BASE.upper()}/C/0123", "MALFORMED")],
+)
+def test_open_text_answers_at_once_what_cannot_be_valid(
+    text: str, code: str, trust: TrustList
+) -> None:
+    opened = open_text(text, trust=trust, now=INSIDE)
+    assert not isinstance(opened, Opened)
+    assert opened.codes == (code,)
