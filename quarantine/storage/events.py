@@ -10,6 +10,7 @@ event, so a concurrent revoke and supersede end in one consistent state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -21,7 +22,7 @@ from quarantine.core.model import NUMBER_RE
 from quarantine.core.status import EventType, StatusEvent, StatusInfo
 from quarantine.errors import InputError
 from quarantine.storage._common import check_aware, check_length, check_region, unknown_certificate
-from quarantine.storage.direct import DirectReads
+from quarantine.storage.direct import AsyncDirectReads, DirectReads
 from quarantine.storage.models import TERMINAL_EVENTS, CertificateRow, StatusEventRow
 
 MAX_REASON: Final = 2000
@@ -215,6 +216,18 @@ _LOOKUP: Final = (
 )
 
 
+def _status_info(rows: Sequence[Sequence[Any]], now: datetime) -> StatusInfo:
+    """The answer of ``_LOOKUP``'s rows: no row, an unknown number."""
+    if not rows:
+        return StatusInfo(known=False, as_of=now, source="registry")
+    events = tuple(
+        StatusEvent(EventType(t), at, reason, sup)
+        for _, t, at, reason, sup in rows
+        if t is not None
+    )
+    return StatusInfo(known=True, events=events, as_of=now, source="registry")
+
+
 class RegistryStatusSource:
     """``StatusSource`` over the registry's events (``quarantine.core.status``)."""
 
@@ -225,14 +238,7 @@ class RegistryStatusSource:
         # One round trip: the certificate (if any) with its events.  A plain column
         # query: run on the session's connection, without the ORM's statement handling.
         rows = self.session.connection().execute(_LOOKUP, {"number": number}).all()
-        if not rows:
-            return StatusInfo(known=False, as_of=now, source="registry")
-        events = tuple(
-            StatusEvent(EventType(t), at, reason, sup)
-            for _, t, at, reason, sup in rows
-            if t is not None
-        )
-        return StatusInfo(known=True, events=events, as_of=now, source="registry")
+        return _status_info(rows, now)
 
 
 class DirectStatusSource:
@@ -248,11 +254,15 @@ class DirectStatusSource:
 
     def lookup(self, number: str, now: datetime) -> StatusInfo:
         rows = self._reads.rows(_LOOKUP, {"number": number})
-        if not rows:
-            return StatusInfo(known=False, as_of=now, source="registry")
-        events = tuple(
-            StatusEvent(EventType(t), at, reason, sup)
-            for _, t, at, reason, sup in rows
-            if t is not None
-        )
-        return StatusInfo(known=True, events=events, as_of=now, source="registry")
+        return _status_info(rows, now)
+
+
+class AsyncDirectStatus:
+    """The look-up of :class:`DirectStatusSource` on the event loop
+    (:class:`~quarantine.storage.direct.AsyncDirectReads`)."""
+
+    def __init__(self, reads: AsyncDirectReads) -> None:
+        self.reads = reads
+
+    async def lookup(self, number: str, now: datetime) -> StatusInfo:
+        return _status_info(await self.reads.rows(_LOOKUP, {"number": number}), now)

@@ -52,10 +52,23 @@ def create_app(
         opened_here = registry = open_registry(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if opened_here is not None:
-            opened_here.close()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx: AppContext = app.state.context
+        reads = None
+        if registry is not None and registry.engine.dialect.name == "postgresql":
+            from quarantine.storage.direct import AsyncDirectReads
+            from quarantine.storage.events import AsyncDirectStatus
+
+            reads = AsyncDirectReads(registry.engine)
+            ctx.async_status = AsyncDirectStatus(reads)
+        try:
+            yield
+        finally:
+            ctx.async_status = None
+            if reads is not None:
+                await reads.close()
+            if opened_here is not None:
+                opened_here.close()
 
     app = FastAPI(
         lifespan=lifespan,

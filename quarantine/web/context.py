@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
@@ -13,6 +14,9 @@ from quarantine.core.trust import TrustList
 from quarantine.settings import Settings
 from quarantine.web.ratelimit import RateLimiter
 from quarantine.web.registry import Registry
+
+if TYPE_CHECKING:
+    from quarantine.storage.events import AsyncDirectStatus
 
 
 def utc_now() -> datetime:
@@ -28,6 +32,9 @@ class AppContext:
     status: StatusSource | None = None
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(120))
     registry: Registry | None = None
+    #: The registry's status look-up on the event loop (PostgreSQL), while the app's
+    #: lifespan runs; otherwise verification looks the status up in a worker thread.
+    async_status: AsyncDirectStatus | None = None
 
     @property
     def skew(self) -> timedelta:

@@ -15,6 +15,7 @@ from quarantine.storage.events import DirectStatusSource, RegistryStatusSource
 from quarantine.web.fastjson import dumps
 from tests.storage.conftest import PgDatabases
 from tests.web.pg import NOW, Api, open_api, pg_databases, pg_settings, sample
+from tests.web.test_verify_api import sample_text
 
 ROOT = "/api/v1/certificates"
 
@@ -88,3 +89,46 @@ def test_fast_json_writes_instants_as_pydantic_does() -> None:
 
     moments = [datetime(2026, 1, 2, 3, 4, 5, 60, tzinfo=UTC), NOW, datetime(2026, 1, 2, tzinfo=UTC)]
     assert dumps(moments) == TypeAdapter(list[datetime]).dump_json(moments)
+
+
+def test_verification_on_the_event_loop_agrees_and_survives_dropped_connections(
+    pg_api: Api,
+) -> None:
+    """With the app's lifespan running on PostgreSQL, ``POST /api/v1/verify`` looks the
+    status up on the event loop; it answers as the session look-up does, also after the
+    server dropped its connections."""
+    api = pg_api
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    assert context.async_status is not None
+    sh = api.token("issuer", "310000")
+    issued = api.issue(sh, sample("transport-intra"))
+    number = issued["number"]
+    assert api.verify(issued["qr_text"])["verdict"] == "VALID"
+    revoked = api.client.post(f"{ROOT}/{number}/revoke", json={"reason": "作废"}, headers=sh)
+    assert revoked.status_code == 200
+    first = api.verify(issued["qr_text"])
+    assert first["verdict"] == "INVALID" and "REVOKED" in first["reasons"]
+    assert first["status"]["source"] == "registry"
+    assert _drop_connections(api) >= 1
+    again = api.verify(issued["qr_text"])
+    assert again["reasons"] == first["reasons"]
+    unknown = api.verify(sample_text("valid-transport-inter"))
+    assert "UNKNOWN_TO_REGISTRY" in unknown["reasons"]
+
+
+def test_async_reads_of_an_unreachable_database_are_registry_unavailable() -> None:
+    import asyncio
+
+    from quarantine.errors import EnvironmentProblem
+    from quarantine.storage.direct import AsyncDirectReads
+    from quarantine.storage.events import _LOOKUP
+
+    engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/none")
+    reads = AsyncDirectReads(engine, timeout_s=1)
+    try:
+        with pytest.raises(EnvironmentProblem) as raised:
+            asyncio.run(reads.rows(_LOOKUP, {"number": "310112-2026-000001"}))
+        assert raised.value.code == "REGISTRY_UNAVAILABLE"
+    finally:
+        asyncio.run(reads.close())
+        engine.dispose()

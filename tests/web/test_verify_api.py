@@ -106,6 +106,54 @@ def test_not_json_at_all(client: TestClient) -> None:
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("content", "headers", "field"),
+    [
+        (b"", {"content-type": "application/json"}, "body"),
+        (b'{"text": "x"}', {"content-type": "text/plain"}, "body"),
+        (b'{"text": "x"}', {}, "body"),
+        (b'{"text": "x",', {"content-type": "application/json"}, "body"),
+        (b'{"text": "x", "lat": 91}', {"content-type": "application/json"}, "body.lat"),
+    ],
+)
+def test_the_verify_body_is_read_with_fastapi_s_errors(
+    client: TestClient, content: bytes, headers: dict[str, str], field: str
+) -> None:
+    response = client.post("/api/v1/verify", content=content, headers=headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "REQUEST_INVALID"
+    assert error["problems"][0]["field"] == field
+
+
+def test_a_json_media_type_with_parameters_or_suffix_is_json(client: TestClient) -> None:
+    body = json.dumps({"text": sample_text("valid-transport-inter")}).encode()
+    for media in ("application/json; charset=utf-8", "application/problem+json"):
+        response = client.post("/api/v1/verify", content=body, headers={"content-type": media})
+        assert response.status_code == 200, (media, response.text)
+        assert response.json()["reasons"] == ["UNKNOWN_TO_REGISTRY"]
+
+
+def test_an_oversized_verify_body_is_refused_before_it_is_read(client: TestClient) -> None:
+    big = b'{"text": "' + b"1" * (70 * 1024) + b'"}'
+    response = client.post(
+        "/api/v1/verify", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "BODY_TOO_LARGE"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [("region=1234567", "query.region"), ("plate=" + "A" * 21, "query.plate")]
+)
+def test_scan_fields_in_the_query_are_validated(client: TestClient, query: str, field: str) -> None:
+    response = client.post(
+        f"/api/v1/verify?{query}", json={"text": sample_text("valid-transport-inter")}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["problems"][0]["field"] == field
+
+
 def test_qr_url_serves_html_to_browsers_and_json_to_clients(client: TestClient) -> None:
     digits = sample_text("valid-transport-inter").split("/C/")[1]
     page = client.get(f"/C/{digits}", headers={"accept": "text/html,application/xhtml+xml"})

@@ -31,7 +31,7 @@ from quarantine.web.routes.verify import (
     ScanFields,
     limit_public,
     scan_for,
-    verify_and_record,
+    verify_online,
 )
 
 #: Paths answered with HTML pages (errors included) rather than JSON.
@@ -123,13 +123,10 @@ async def photo_page(
     lang, _ = i18n.resolve(request)
     tr = i18n.Translator(lang)
 
-    def verify_all() -> list[pages.VerdictView]:
-        return [
-            pages.verification_view(verify_and_record(ctx, code.text, now, scan)[0], tr)
-            for code in result.codes
-        ]
-
-    views = await run_in_threadpool(verify_all)
+    views = [
+        pages.verification_view((await verify_online(ctx, code.text, now, scan))[0], tr)
+        for code in result.codes
+    ]
     hints = [
         {"code": code, **HINTS.get(code, {"zh": code, "en": code})}
         for code in result.hints
@@ -163,7 +160,7 @@ async def scan_text(request: Request, ctx: Ctx, who: Caller) -> HTMLResponse:
             413, "TEXT_TOO_LONG", "二维码内容过长", f"the QR text is longer than {MAX_TEXT}"
         )
     scan = scan_for(who, ScanFields())
-    report, _ = await run_in_threadpool(verify_and_record, ctx, text, ctx.clock(), scan)
+    report, _ = await verify_online(ctx, text, ctx.clock(), scan)
     return pages.verification_page(request, report)
 
 
