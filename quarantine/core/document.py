@@ -279,6 +279,21 @@ def _quantity_doc(q: Decimal) -> int | str:
     return int(q) if q == q.to_integral_value() else str(q.normalize())
 
 
+def _item_doc(item: LineItem) -> dict[str, Any]:
+    """A line item's document form; empty texts left out (in the field order of the form)."""
+    out: dict[str, Any] = {"product": item.product} if item.product else {}
+    if item.variety:
+        out["variety"] = item.variety
+    if item.specification:
+        out["specification"] = item.specification
+    if item.unit:
+        out["unit"] = item.unit
+    out["quantity"] = _quantity_doc(item.quantity)
+    if item.remarks:
+        out["remarks"] = item.remarks
+    return out
+
+
 def to_document(cert: Certificate) -> dict[str, Any]:
     """The document form (JSON-ready).  Empty fields are left out."""
     doc: dict[str, Any] = {
@@ -289,21 +304,7 @@ def to_document(cert: Certificate) -> dict[str, Any]:
         "issued_at": cert.issued_at.isoformat(),
         "valid_from": cert.valid_from.isoformat(),
         "valid_to": cert.valid_to.isoformat(),
-        "items": [
-            {
-                k: v
-                for k, v in {
-                    "product": it.product,
-                    "variety": it.variety,
-                    "specification": it.specification,
-                    "unit": it.unit,
-                    "quantity": _quantity_doc(it.quantity),
-                    "remarks": it.remarks,
-                }.items()
-                if v != ""
-            }
-            for it in cert.items
-        ],
+        "items": [_item_doc(it) for it in cert.items],
         "statement": cert.statement,
     }
     if cert.delegating_agency:

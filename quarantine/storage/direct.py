@@ -72,65 +72,75 @@ class DirectReads:
 
 
 class AsyncDirectReads:
-    """The same prepared reads on psycopg's asynchronous connections, for routes that
-    answer on the event loop without a hop to a worker thread.
+    """The same prepared reads on asyncpg connections, for routes that answer on the
+    event loop without a hop to a worker thread.
 
-    A few connections per event loop, opened on first use and closed by the app's
-    lifespan, used in turn: psycopg serialises the statements of one connection, so a
-    read needs no check-out and return (a pool's check-out cost as much as the read
-    itself here).  Connections run in autocommit with the engine's session options
-    (UTC) and a statement timeout.  A read on a connection found dropped is made once
-    more on a new one; a second failure is ``REGISTRY_UNAVAILABLE``.
+    asyncpg rather than psycopg's asynchronous connections: its per-statement cost is a
+    third of psycopg's (bench/RESULTS-api.md) and its socket stays registered with the
+    loop instead of being added and removed around every wait.  A few connections per
+    event loop, opened on first use and closed by the app's lifespan, used in turn, each
+    by one statement at a time (asyncpg refuses concurrent use); statements are prepared
+    once per connection (asyncpg's statement cache).  Sessions run in UTC with a
+    statement timeout.  A read that fails on a dropped connection is made once more on a
+    new one; a second failure is ``REGISTRY_UNAVAILABLE``.
     """
 
     def __init__(self, engine: Engine, *, connections: int = 2, timeout_s: float = 5.0) -> None:
         if engine.dialect.name != "postgresql":
             raise ValueError("direct reads need PostgreSQL")
-        self._sql_of = DirectReads(engine)._sql
-        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._timeout_s = timeout_s
+        self._compiled: dict[int, tuple[ClauseElement, str, tuple[str, ...]]] = {}
         self._slots: list[Any] = [None] * connections
-        self._connecting = [asyncio.Lock() for _ in range(connections)]
+        self._locks = [asyncio.Lock() for _ in range(connections)]
         self._turn = 0
 
-    async def _connection(self, slot: int) -> Any:
-        """The slot's connection, (re)connected when missing or dropped."""
-        import psycopg
+    def _sql(self, stmt: ClauseElement) -> tuple[str, tuple[str, ...]]:
+        """``stmt`` for asyncpg (``$n`` placeholders) and the names of its parameters."""
+        found = self._compiled.get(id(stmt))
+        if found is None or found[0] is not stmt:
+            from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+            from sqlalchemy.sql.compiler import SQLCompiler
 
-        async with self._connecting[slot]:  # one connect per slot at a time
-            old = self._slots[slot]
-            if old is not None and not (old.closed or old.broken):
-                return old  # another request reconnected it meanwhile
-            conn = await psycopg.AsyncConnection.connect(
-                self._conninfo,
-                autocommit=True,
-                connect_timeout=max(1, int(self._timeout_s)),
-                options=f"-c timezone=UTC -c statement_timeout={int(self._timeout_s * 1000)}",
-            )
-            self._slots[slot] = conn
-            if old is not None:
-                await old.close()
-            return conn
+            compiled = stmt.compile(dialect=PGDialect_asyncpg())  # type: ignore[no-untyped-call]
+            assert isinstance(compiled, SQLCompiler)
+            found = (stmt, str(compiled), tuple(compiled.positiontup or ()))
+            self._compiled[id(stmt)] = found
+        return found[1], found[2]
+
+    async def _connect(self) -> Any:
+        import asyncpg
+
+        return await asyncpg.connect(
+            self._dsn,
+            timeout=self._timeout_s,
+            server_settings={
+                "timezone": "UTC",
+                "statement_timeout": str(int(self._timeout_s * 1000)),
+            },
+        )
 
     async def rows(self, stmt: ClauseElement, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows of ``stmt`` (named bound parameters as compiled) with ``params``."""
-        import psycopg
+        import asyncpg
 
-        sql = self._sql_of(stmt)
+        sql, names = self._sql(stmt)
+        args = [params[name] for name in names]
         slot = self._turn = (self._turn + 1) % len(self._slots)
-        for attempt in (1, 2):
-            conn = self._slots[slot]
-            try:
-                if conn is None or conn.closed or conn.broken:
-                    conn = await self._connection(slot)
-                cur = await conn.execute(sql, params, prepare=True)
-                rows: list[tuple[Any, ...]] = await cur.fetchall()
-                return rows
-            except (psycopg.OperationalError, OSError):
-                if attempt == 2 or not (conn is None or conn.closed or conn.broken):
-                    break
+        async with self._locks[slot]:
+            for attempt in (1, 2):
+                conn = self._slots[slot]
+                try:
+                    if conn is None or conn.is_closed():
+                        conn = self._slots[slot] = await self._connect()
+                    records = await conn.fetch(sql, *args)
+                    return [tuple(record) for record in records]
+                except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    if conn is not None and not conn.is_closed():
+                        conn.terminate()
+                    self._slots[slot] = None
+                    if attempt == 2:
+                        break
         raise EnvironmentProblem(
             "REGISTRY_UNAVAILABLE",
             "登记系统数据库不可用",
@@ -140,5 +150,5 @@ class AsyncDirectReads:
     async def close(self) -> None:
         slots, self._slots = self._slots, [None] * len(self._slots)
         for conn in slots:
-            if conn is not None:
+            if conn is not None and not conn.is_closed():
                 await conn.close()

@@ -79,4 +79,17 @@ class Observe:
             counter.inc()
             latency.observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(f"{line}{round(elapsed * 1000, 2)}}}")
+                # ``handle`` of a record made here: what ``info`` does, without looking up
+                # the caller's file and line in the stack (a third of its cost), which the
+                # JSON line does not show.
+                access_log.handle(
+                    access_log.makeRecord(
+                        access_log.name,
+                        logging.INFO,
+                        __file__,
+                        0,
+                        f"{line}{round(elapsed * 1000, 2)}}}",
+                        None,
+                        None,
+                    )
+                )

@@ -253,3 +253,14 @@ def test_health_readiness_metrics_and_docs(client: TestClient) -> None:
     assert "quarantine_http_requests_total" in metrics
     assert client.get("/openapi.json").json()["info"]["title"].startswith("quarantine")
     assert client.get("/nope").json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_each_request_logs_one_json_line(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="quarantine.access"):
+        client.post("/api/v1/verify", json={"text": sample_text("valid-transport-inter")})
+    [record] = [r for r in caplog.records if r.name == "quarantine.access"]
+    line = json.loads(record.getMessage())
+    assert line["method"] == "POST" and line["route"] == "/api/v1/verify"
+    assert line["status"] == 200 and line["ms"] >= 0
