@@ -77,15 +77,17 @@ class AsyncDirectReads:
 
     asyncpg rather than psycopg's asynchronous connections: its per-statement cost is a
     third of psycopg's (bench/RESULTS-api.md) and its socket stays registered with the
-    loop instead of being added and removed around every wait.  A few connections per
-    event loop, opened on first use and closed by the app's lifespan, used in turn, each
-    by one statement at a time (asyncpg refuses concurrent use); statements are prepared
-    once per connection (asyncpg's statement cache).  Sessions run in UTC with a
-    statement timeout.  A read that fails on a dropped connection is made once more on a
+    loop instead of being added and removed around every wait.  Up to ``connections``
+    connections per event loop, opened on demand and closed by the app's lifespan, each
+    used by one statement at a time (asyncpg refuses concurrent use): a read takes a
+    connection no statement is using, or opens one more, so that concurrent verifications
+    do not queue behind one database round trip (with two connections a worker could not
+    keep its CPU busy).  Statements are prepared once per connection (asyncpg's statement
+    cache).  Sessions run in UTC with a statement timeout.  A read that fails on a dropped connection is made once more on a
     new one; a second failure is ``REGISTRY_UNAVAILABLE``.
     """
 
-    def __init__(self, engine: Engine, *, connections: int = 2, timeout_s: float = 5.0) -> None:
+    def __init__(self, engine: Engine, *, connections: int = 8, timeout_s: float = 5.0) -> None:
         if engine.dialect.name != "postgresql":
             raise ValueError("direct reads need PostgreSQL")
         self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -108,6 +110,21 @@ class AsyncDirectReads:
             self._compiled[id(stmt)] = found
         return found[1], found[2]
 
+    def _free_slot(self) -> int:
+        """A connection no statement is using; else a slot not yet connected (opened on
+        demand, up to ``connections``); else the next in turn, to wait for."""
+        unopened = -1
+        for slot, lock in enumerate(self._locks):
+            if not lock.locked():
+                if self._slots[slot] is not None:
+                    return slot
+                if unopened < 0:
+                    unopened = slot
+        if unopened >= 0:
+            return unopened
+        self._turn = (self._turn + 1) % len(self._slots)
+        return self._turn
+
     async def _connect(self) -> Any:
         import asyncpg
 
@@ -126,7 +143,7 @@ class AsyncDirectReads:
 
         sql, names = self._sql(stmt)
         args = [params[name] for name in names]
-        slot = self._turn = (self._turn + 1) % len(self._slots)
+        slot = self._free_slot()
         async with self._locks[slot]:
             for attempt in (1, 2):
                 conn = self._slots[slot]

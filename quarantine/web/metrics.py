@@ -89,7 +89,7 @@ class Observe:
                         __file__,
                         0,
                         f"{line}{round(elapsed * 1000, 2)}}}",
-                        None,
+                        (),
                         None,
                     )
                 )
