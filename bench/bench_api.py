@@ -712,11 +712,17 @@ def phases(
             seconds=args.seconds,
         )
 
+    # Warm-up, unmeasured: every worker is up and listening before the measured rounds
+    # (a server answers /readyz as soon as its first worker does; connections made
+    # before the others listen would all stay on that one).
+    for server in (bare, api):
+        wrk(server.base + "/api/v1/verify", body_script, connections=args.connections, seconds=3)
     bare_runs, api_runs = [], []
     for _ in range(args.rounds):
         bare_runs.append(measured(CpuMeter(bare, database), lambda: load(bare)))
         api_runs.append(measured(CpuMeter(api, database), lambda: load(api)))
     with running(shipped):
+        wrk(shipped.base + "/api/v1/verify", body_script, connections=args.connections, seconds=3)
         as_shipped = measured(CpuMeter(shipped, database), lambda: load(shipped))
     out.add(
         f"## verify-by-text throughput (wrk -t1 -c{args.connections} -d{args.seconds}s, "

@@ -7,9 +7,10 @@ sockets inherit it and asyncio only sets ``TCP_NODELAY`` when ``proto`` is
 ``IPPROTO_TCP``, so Nagle's algorithm meets the client's delayed ACK and every
 keep-alive request after the first waits about 40 ms on Linux (uvicorn issue #3149).
 This launcher does what ``uvicorn.run(..., workers=N)`` does, with the listening
-descriptor re-wrapped as an ``IPPROTO_TCP`` socket.  The benchmark serves the bare
-baseline and the service through it, the same way; the same few lines fix
-``quarantine serve --workers N``.
+descriptor re-wrapped as an ``IPPROTO_TCP`` socket; with several workers, each gets its
+own ``SO_REUSEPORT`` socket (``quarantine.cli.serve.spread_workers``), as
+``quarantine serve --workers N`` does.  The benchmark serves the bare baseline and the
+service through it, the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ def main() -> None:
         sys.path.insert(0, args.app_dir)
 
     from uvicorn import Config, Server
-    from uvicorn.supervisors import Multiprocess
 
     config = Config(
         args.app,
@@ -49,11 +49,14 @@ def main() -> None:
         log_level="warning",
         access_log=False,
     )
-    sock = tcp_listener(config.bind_socket())
     if args.workers == 1:
-        Server(config).run(sockets=[sock])
+        Server(config).run(sockets=[tcp_listener(config.bind_socket())])
     else:
-        Multiprocess(config, sockets=[sock]).run()
+        # As ``quarantine serve --workers N``: one SO_REUSEPORT socket per worker, so
+        # that wrk's keep-alive connections are spread over the workers.
+        from quarantine.cli.serve import spread_workers
+
+        spread_workers(config, args.host, args.port).run()
 
 
 if __name__ == "__main__":

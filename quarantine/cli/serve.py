@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from quarantine.cli.common import guarded
+from quarantine.errors import EnvironmentProblem
 
 
 def tcp_listener(sock: socket.socket) -> socket.socket:
@@ -26,6 +27,56 @@ def tcp_listener(sock: socket.socket) -> socket.socket:
     return tcp
 
 
+def reuse_port_listener(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT`` (not yet listening)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def spread_workers(config: Any, host: str, port: int) -> Any:
+    """uvicorn's worker supervisor with one ``SO_REUSEPORT`` listening socket per worker.
+
+    With one shared listening socket, every worker is woken for a new connection and
+    the first one accepts all that are waiting: long-lived keep-alive connections (a
+    reverse proxy's, a load generator's) then all land on one worker while the others
+    idle — measured: one of two workers at 100% CPU, the other at 0%, half the
+    throughput.  With a socket per worker the kernel spreads connections over them.  The
+    address is first bound without ``SO_REUSEPORT``, so that a port already served is
+    refused instead of shared.  Where ``SO_REUSEPORT`` does not exist, the workers share
+    one socket as uvicorn does.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    if not hasattr(socket, "SO_REUSEPORT"):
+        return Multiprocess(config, sockets=[tcp_listener(config.bind_socket())])
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise EnvironmentProblem(
+                "ADDRESS_IN_USE",
+                f"无法监听 {host}:{port}（{exc.strerror}）",
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+            ) from None
+
+    class Spread(Multiprocess):
+        @property
+        def sockets(self) -> list[socket.socket]:
+            return [reuse_port_listener(host, port)]  # a new socket for each new worker
+
+        @sockets.setter
+        def sockets(self, _: list[socket.socket]) -> None:
+            pass
+
+    return Spread(config, sockets=[])
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -40,7 +91,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """启动核验服务 / Run the verification service (OpenAPI at /docs)."""
         from uvicorn import Config, Server
-        from uvicorn.supervisors import Multiprocess
 
         from quarantine.settings import Settings
         from quarantine.web import create_app
@@ -58,8 +108,7 @@ def register(app: typer.Typer) -> None:
             log_level="info",
             access_log=False,
         )
-        sock = tcp_listener(config.bind_socket())
         if workers == 1:
-            Server(config).run(sockets=[sock])
+            Server(config).run(sockets=[tcp_listener(config.bind_socket())])
         else:
-            Multiprocess(config, sockets=[sock]).run()
+            guarded(lambda: spread_workers(config, host, port)).run()
