@@ -10,7 +10,9 @@ scans raise the same alert and a re-evaluation never duplicates one.
 
 Rules (codes in :data:`ALERT_RULES`):
 
-* ``SCANNED_AFTER_CLOSED`` - the arrival already closed the certificate.
+* ``SCANNED_AFTER_CLOSED`` - the arrival already closed the certificate
+  (:func:`scanned_after_closed`, also applied to the scans already known when an
+  arrival becomes known after them).
 * ``PLATE_MISMATCH`` - the plate the inspector read is not the certificate's.
 * ``IMPOSSIBLE_TRAVEL`` - two scans whose distance over the time between them
   needs a speed above ``ReusePolicy.max_speed_kmh``.  Places are the device's
@@ -273,6 +275,24 @@ def allowed_inspections(facts: CertificateFacts, policy: ReusePolicy) -> int:
     return policy.base_scans + policy.scans_per_route_place * len(set(facts.route))
 
 
+def scanned_after_closed(scans: Iterable[Scan], facts: CertificateFacts) -> list[Alert]:
+    """``SCANNED_AFTER_CLOSED`` for each of ``scans`` made after the arrival closed the
+    certificate (none while it is not closed).
+
+    :func:`evaluate` applies it to a new scan; when an arrival becomes known after
+    scans of the certificate, it is applied to the scans already known, with the
+    same alert ids.
+    """
+    closed = facts.closed_at
+    if closed is None:
+        return []
+    return [
+        _alert("SCANNED_AFTER_CLOSED", facts.number, [s.id], closed.isoformat())
+        for s in scans
+        if s.number == facts.number and s.at > closed
+    ]
+
+
 def evaluate(
     new: Scan,
     earlier: Sequence[Scan],
@@ -289,10 +309,8 @@ def evaluate(
     if new.number != facts.number:
         raise ValueError("the scan is not of this certificate")
     others = [s for s in earlier if s.number == facts.number and s.id != new.id]
-    alerts: list[Alert] = []
+    alerts = scanned_after_closed([new], facts)
     n = facts.number
-    if facts.closed_at is not None and new.at > facts.closed_at:
-        alerts.append(_alert("SCANNED_AFTER_CLOSED", n, [new.id], facts.closed_at.isoformat()))
     if new.at > facts.valid_until + policy.expiry_grace:
         alerts.append(_alert("SCANNED_AFTER_EXPIRY", n, [new.id], facts.valid_until.isoformat()))
     if facts.kind is not Kind.TRANSPORT:

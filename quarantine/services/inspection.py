@@ -10,6 +10,9 @@ here commits), on top of the pure rules in :mod:`quarantine.core.reuse`,
   earlier scans (one indexed read), and the alerts it raises are inserted
   idempotently (their ids are the rules' stable ids); a node with peers
   publishes its own scans in its feed;
+* an arrival (ARRIVED event) stored after scans of its certificate that came later
+  (:func:`on_arrivals`, called where status events enter the shared view) raises
+  the alerts of those scans;
 * open alerts per region, marking one checked with a note;
 * violations recorded by inspectors or administrators, published like scans;
   an operator's credit status; recognition applies the bars they give
@@ -46,7 +49,15 @@ from quarantine.core.feed import EntryKind
 from quarantine.core.inspection_feed import ScanBody, ViolationBody, scan_body, violation_body
 from quarantine.core.model import CHINA_TZ, NUMBER_RE, Certificate, Kind
 from quarantine.core.regions import RegionTable
-from quarantine.core.reuse import Alert, CertificateFacts, LonLat, ReusePolicy, Scan, evaluate
+from quarantine.core.reuse import (
+    Alert,
+    CertificateFacts,
+    LonLat,
+    ReusePolicy,
+    Scan,
+    evaluate,
+    scanned_after_closed,
+)
 from quarantine.core.status import EventType, StatusEvent
 from quarantine.core.trace import Step, Trace, assemble, collect
 from quarantine.core.verify import decode_unverified
@@ -438,6 +449,39 @@ def on_shared_certificate(session: Session, origin: str, cert: Certificate, now:
         evaluate_scan(session, scan, now=now)
 
 
+def on_arrivals(
+    session: Session, arrivals: Iterable[tuple[str, datetime]], now: datetime
+) -> list[Alert]:
+    """Arrivals (ARRIVED events, number and time) just stored here, this node's or a
+    peer's: the scans of those certificates already known and made after the arrival
+    (pulled before it, or timed after it) raise ``SCANNED_AFTER_CLOSED`` now, by the
+    rule a scan is evaluated with (``core.reuse.scanned_after_closed``, same alert ids:
+    applying the arrival again inserts nothing).
+
+    One indexed read of the scans; the certificates are read only when a scan is later
+    than its arrival.  A certificate not known here raises nothing, as its scans do not.
+    Returns the alerts raised (also those already known).
+    """
+    first: dict[str, datetime] = {}
+    for number, at in arrivals:
+        first[number] = min(at, first.get(number, at))
+    later = store.scans_after(session, first)
+    if not later:
+        return []
+    alerts: list[Alert] = []
+    concerned: dict[str, set[str]] = {}
+    for number, known in load_known(session, {s.number for s in later}).items():
+        scans = [s for s in later if s.number == number]
+        places = {s.id: s.region for s in scans}
+        issuing = known.certificate.number.region
+        for alert in scanned_after_closed(scans, facts_of(known)):
+            concerned[alert.id] = {places[i] for i in alert.scans} | {issuing}
+            alerts.append(alert)
+    if alerts:
+        store.add_alerts(session, alerts, concerned, now)
+    return alerts
+
+
 def list_alerts(
     session: Session,
     principal: Principal,
@@ -822,6 +866,7 @@ __all__ = [
     "evaluate_scan",
     "list_alerts",
     "load_known",
+    "on_arrivals",
     "on_scan_recorded",
     "record_scan",
     "record_violation",

@@ -512,7 +512,9 @@ def apply_entries(
     statement per table; operator registrations, scans and violations one by one, in
     their place.  A peer's certificate of which scans arrived earlier has those scans
     evaluated (``services.inspection.on_shared_certificate``) exactly as if the
-    entries were applied one by one.
+    entries were applied one by one; an arrival (ARRIVED) has the scans of its
+    certificate made after it evaluated (``services.inspection.on_arrivals``: one read,
+    nothing more when there are none).
     """
     run = _Run([], [], [], [])
     for signed in entries:
@@ -552,6 +554,15 @@ def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _apply_run(session: Session, run: _Run, now: datetime) -> None:
+    _apply_records_and_events(session, run, now)
+    arrivals = [(e["number"], e["at"]) for e in run.events if e["type"] == EventType.ARRIVED.value]
+    if arrivals:  # scans already here that the arrival closed out (reuse alerts)
+        from quarantine.services.inspection import on_arrivals
+
+        on_arrivals(session, arrivals, now)
+
+
+def _apply_records_and_events(session: Session, run: _Run, now: datetime) -> None:
     from quarantine.federation.publish import publisher_of
     from quarantine.services.inspection import on_shared_certificate
     from quarantine.storage.inspection import add_links, scans_for

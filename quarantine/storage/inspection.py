@@ -35,6 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     func,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -261,6 +262,23 @@ def scans_for(session: Session, numbers: Iterable[str], *, limit: int = 1000) ->
         .where(InspectionScanRow.number.in_(wanted))
         .order_by(InspectionScanRow.at)
         .limit(limit)
+    ).all()
+    return [_scan(r) for r in rows]
+
+
+def scans_after(
+    session: Session, since: Mapping[str, datetime], *, limit: int = MAX_EARLIER_SCANS
+) -> list[Scan]:
+    """The scans of each number of ``since`` made after its instant, oldest first (at
+    most ``limit`` times as many as the numbers): one read of the ``(number, at)`` index."""
+    if not since:
+        return []
+    c = InspectionScanRow
+    rows = session.execute(
+        select(*_SCAN_COLUMNS)
+        .where(or_(*(and_(c.number == n, c.at > at) for n, at in sorted(since.items()))))
+        .order_by(c.at)
+        .limit(limit * len(since))
     ).all()
     return [_scan(r) for r in rows]
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from quarantine.errors import InputError
 from quarantine.reference import region_table
 from quarantine.services.authz import PUBLIC, Principal, Role
-from quarantine.services.scans import scan_place
+from quarantine.services.scans import scan_place, scan_position
 from quarantine.settings import Settings
 from quarantine.storage.scans import ScanEvent, ScanStore
 from quarantine.storage.tokens import TokenStore
@@ -251,3 +252,144 @@ def test_scan_place_rules() -> None:
     assert (place.region, place.checkpoint, place.plate) == ("310000", "枫泾", "沪B12345")
     with pytest.raises(Exception, match="SCAN_REGION_REQUIRED"):
         scan_place(Principal(Role.INSPECTOR, "110000", "tok_2"), regions)
+
+
+def positions(registry: Registry, number: str) -> list[tuple[float | None, float | None]]:
+    """The device positions of the reuse-alert scans of ``number``."""
+    from sqlalchemy import select
+
+    from quarantine.storage.inspection import InspectionScanRow
+
+    with registry.session() as session:
+        rows = session.execute(
+            select(InspectionScanRow.lon, InspectionScanRow.lat).where(
+                InspectionScanRow.number == number
+            )
+        ).all()
+    return [(r.lon, r.lat) for r in rows]
+
+
+@pytest.mark.parametrize("where", ["form", "query"])
+def test_an_image_verification_records_the_device_position(
+    client: TestClient, registry: Registry, where: str
+) -> None:
+    headers = token(registry, "inspector", "310000")
+    png = (SAMPLES / "valid-transport-es256.png").read_bytes()
+    position = {"lon": " 117.2272", "lat": "31.8206 "}
+    response = client.post(
+        "/api/v1/verify/image",
+        files={"image": ("qr.png", png, "image/png")},
+        data={"region": "340104", **(position if where == "form" else {})},
+        params=position if where == "query" else {},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    [code] = response.json()["codes"]
+    assert code["scan"]["region"] == "340104"
+    assert positions(registry, "340104-2026-000077") == [(117.2272, 31.8206)]
+
+
+def test_an_image_verification_without_a_position_records_none(
+    client: TestClient, registry: Registry
+) -> None:
+    png = (SAMPLES / "valid-transport-es256.png").read_bytes()
+    response = client.post(
+        "/api/v1/verify/image",
+        files={"image": ("qr.png", png, "image/png")},
+        data={"lon": "", "lat": ""},  # an empty form field counts as not given
+        headers=token(registry, "inspector", "310000"),
+    )
+    assert response.status_code == 200, response.text
+    assert positions(registry, "340104-2026-000077") == [(None, None)]
+
+
+@pytest.mark.parametrize(
+    ("form", "query", "code"),
+    [
+        ({"lon": "121.5"}, {}, "SCAN_POSITION_INCOMPLETE"),
+        ({"lat": "31.2"}, {}, "SCAN_POSITION_INCOMPLETE"),
+        ({"lon": "121.5", "lat": ""}, {}, "SCAN_POSITION_INCOMPLETE"),
+        ({}, {"lat": "31.2"}, "SCAN_POSITION_INCOMPLETE"),
+        ({"lon": "121.5"}, {"lat": "31.2"}, "SCAN_POSITION_INCOMPLETE"),  # a pair, not mixed
+        ({"lon": "180.5", "lat": "31.2"}, {}, "SCAN_POSITION_INVALID"),
+        ({"lon": "121.5", "lat": "-90.01"}, {}, "SCAN_POSITION_INVALID"),
+        ({}, {"lon": "121.5", "lat": "91"}, "SCAN_POSITION_INVALID"),
+        ({"lon": "东经121", "lat": "31.2"}, {}, "SCAN_POSITION_INVALID"),
+        ({"lon": "nan", "lat": "31.2"}, {}, "SCAN_POSITION_INVALID"),
+        ({"lon": "121.5", "lat": "inf"}, {}, "SCAN_POSITION_INVALID"),
+        ({"lon": "1" * 40, "lat": "31.2"}, {}, "SCAN_POSITION_INVALID"),
+    ],
+)
+def test_bad_or_partial_positions_are_refused(
+    client: TestClient,
+    registry: Registry,
+    form: dict[str, str],
+    query: dict[str, str],
+    code: str,
+) -> None:
+    png = (SAMPLES / "valid-transport-es256.png").read_bytes()
+    response = client.post(
+        "/api/v1/verify/image",
+        files={"image": ("qr.png", png, "image/png")},
+        data=form,
+        params=query,
+        headers=token(registry, "inspector", "310000"),
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and error["zh"] and error["en"]
+    assert all_scans(registry) == 0
+
+
+def test_a_bad_position_is_refused_for_the_public_too(client: TestClient) -> None:
+    png = (SAMPLES / "valid-transport-es256.png").read_bytes()
+    response = client.post(
+        "/api/v1/verify/image", files={"image": ("qr.png", png, "image/png")}, data={"lon": "1"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "SCAN_POSITION_INCOMPLETE"
+
+
+def test_the_photo_page_records_an_inspector_s_position(
+    client: TestClient, registry: Registry
+) -> None:
+    headers = token(registry, "inspector", "340000")
+    png = (SAMPLES / "valid-transport-es256.png").read_bytes()
+    page = client.post(
+        "/scan",
+        files={"image": ("qr.png", png, "image/png")},
+        data={"lon": "117.2272", "lat": "31.8206"},
+        headers=headers,
+    )
+    assert page.status_code == 200, page.text
+    assert positions(registry, "340104-2026-000077") == [(117.2272, 31.8206)]
+    refused = client.post(
+        "/scan",
+        files={"image": ("qr.png", png, "image/png")},
+        data={"lon": "117.2272", "lat": "131.8"},
+        headers=headers,
+    )
+    assert refused.status_code == 422 and "SCAN_POSITION_INVALID" in refused.text
+    assert "text/html" in refused.headers["content-type"]
+    assert all_scans(registry) == 1
+
+
+def test_scan_position_rules() -> None:
+    regions = region_table()
+    inspector = Principal(Role.INSPECTOR, "310000", "tok_1")
+    place = scan_place(inspector, regions, lon="121.8", lat=31.2)
+    assert place is not None and place.position == (121.8, 31.2)
+    assert scan_position(None, None) is None and scan_position(" ", "") is None
+    assert scan_position(-180, "90") == (-180.0, 90.0)
+    cases: list[tuple[str | float | None, str | float | None, str]] = [
+        ("121.8", None, "SCAN_POSITION_INCOMPLETE"),
+        (True, 31.2, "SCAN_POSITION_INVALID"),
+        (float("nan"), 31.2, "SCAN_POSITION_INVALID"),
+        ("1e3", "31", "SCAN_POSITION_INVALID"),
+    ]
+    for lon, lat, code in cases:
+        with pytest.raises(InputError) as caught:
+            scan_position(lon, lat)
+        assert caught.value.code == code and caught.value.message_zh
+    with pytest.raises(InputError, match="SCAN_POSITION_INCOMPLETE"):  # the public's too
+        scan_place(PUBLIC, regions, lat="31.2")

@@ -264,3 +264,12 @@ def test_each_request_logs_one_json_line(
     line = json.loads(record.getMessage())
     assert line["method"] == "POST" and line["route"] == "/api/v1/verify"
     assert line["status"] == 200 and line["ms"] >= 0
+
+
+def test_a_position_needs_both_coordinates(client: TestClient) -> None:
+    text = sample_text("valid-transport-inter")
+    response = client.post("/api/v1/verify", json={"text": text, "lon": 121.5})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "SCAN_POSITION_INCOMPLETE"
+    both = client.post("/api/v1/verify", json={"text": text, "lon": 121.5, "lat": 31.2})
+    assert both.status_code == 200

@@ -111,8 +111,9 @@ async def photo_page(
     place: ScanFields,
     **context: Any,
 ) -> HTMLResponse:
-    """Every certificate QR code in the photo, verified (an inspector's scans recorded),
-    or the pipeline's hints when none was read."""
+    """Every certificate QR code in the photo, verified (an inspector's scans recorded,
+    with the device's position when ``place`` has ``lon`` and ``lat``), or the
+    pipeline's hints when none was read."""
     from quarantine.imaging import HINTS, ImageLimits, decode_image_bytes
 
     scan = scan_for(who, place)
@@ -139,9 +140,13 @@ async def photo_page(
 
 @router.post("/scan", response_class=HTMLResponse, dependencies=[Depends(limit_public)])
 async def scan_photo(request: Request, ctx: Ctx, who: Caller) -> HTMLResponse:
-    """A photo from the form: every certificate QR code in it, verified (or hints)."""
-    data, _ = await read_photo_form(request, ctx.settings.max_upload_bytes)
-    return await photo_page(request, ctx, who, data, ScanFields())
+    """A photo from the form: every certificate QR code in it, verified (or hints); an
+    inspector's scans are recorded with the device's position when the form has
+    ``lon`` and ``lat``."""
+    data, fields = await read_photo_form(request, ctx.settings.max_upload_bytes)
+    return await photo_page(
+        request, ctx, who, data, ScanFields(lon=fields.get("lon"), lat=fields.get("lat"))
+    )
 
 
 @router.post("/scan/text", response_class=HTMLResponse, dependencies=[Depends(limit_public)])

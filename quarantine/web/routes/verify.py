@@ -61,13 +61,20 @@ class ScanFields:
     region: str | None = None
     checkpoint: str | None = None
     plate: str | None = None
+    #: The device's position as sent (photo verification: form or query, both or neither).
+    lon: str | None = None
+    lat: str | None = None
 
     def over(self, other: ScanFields) -> ScanFields:
-        """These fields, with ``other``'s where these are missing."""
+        """These fields, with ``other``'s where these are missing (the position as a
+        pair: these when either coordinate is given, empty texts counting as not)."""
+        here = bool(self.lon) or bool(self.lat)
         return ScanFields(
             self.region if self.region is not None else other.region,
             self.checkpoint if self.checkpoint is not None else other.checkpoint,
             self.plate if self.plate is not None else other.plate,
+            self.lon if here else other.lon,
+            self.lat if here else other.lat,
         )
 
 
@@ -83,6 +90,21 @@ def scan_query(
 
 ScanQuery = Annotated[ScanFields, Depends(scan_query)]
 
+_LON_DOC = "设备经度（度，须与 lat 同时给出）/ device longitude in degrees (with lat)"
+_LAT_DOC = "设备纬度（度，须与 lon 同时给出）/ device latitude in degrees (with lon)"
+
+
+def position_query(
+    lon: Annotated[str | None, Query(description=_LON_DOC)] = None,
+    lat: Annotated[str | None, Query(description=_LAT_DOC)] = None,
+) -> tuple[str | None, str | None]:
+    """The device's position as sent in the query (checked by ``services.scans.scan_position``,
+    which answers with its own reason codes)."""
+    return lon, lat
+
+
+PositionQuery = Annotated[tuple[str | None, str | None], Depends(position_query)]
+
 
 def scan_for(who: Principal, fields: ScanFields) -> tuple[Principal, ScanPlace] | None:
     """Validate the scan fields; the place to record when ``who`` is an inspector."""
@@ -95,6 +117,8 @@ def scan_for(who: Principal, fields: ScanFields) -> tuple[Principal, ScanPlace] 
         region=fields.region,
         checkpoint=fields.checkpoint,
         plate=fields.plate,
+        lon=fields.lon,
+        lat=fields.lat,
     )
     return None if place is None else (who, place)
 
@@ -265,6 +289,10 @@ async def verify_by_text(
     records a scan event (place ``region``, ``checkpoint``, vehicle ``plate``).
     """
     ctx, who, query = verifier
+    if (body.lon is None) != (body.lat is None):
+        from quarantine.services.scans import scan_position
+
+        scan_position(body.lon, body.lat)  # raises SCAN_POSITION_INCOMPLETE (422)
     fields = ScanFields(body.region, body.checkpoint, body.plate)
     scan = scan_for(who, fields.over(query))
     if scan is not None and body.lon is not None and body.lat is not None:
@@ -293,11 +321,14 @@ async def verify_by_image(
     ctx: Annotated[AppContext, Depends(context)],
     who: Caller,
     query: ScanQuery,
+    position: PositionQuery,
 ) -> dict[str, Any]:
     """核验照片中的所有证书二维码 / Verify every certificate QR code in a photo (multipart field ``image``).
 
-    Optional form fields (or query parameters) ``region``, ``checkpoint``, ``plate``:
-    recorded with an inspector's scan.
+    Optional form fields (or query parameters) ``region``, ``checkpoint``, ``plate`` and
+    the device's position ``lon``, ``lat`` (degrees, both or neither; 422
+    ``SCAN_POSITION_INCOMPLETE`` / ``SCAN_POSITION_INVALID``): recorded with an
+    inspector's scan.
     """
     from starlette.datastructures import UploadFile
 
@@ -313,7 +344,7 @@ async def verify_by_image(
             "send the image as multipart/form-data (field 'image')",
         )
     try:
-        form = await request.form(max_files=1, max_fields=4, max_part_size=limit)
+        form = await request.form(max_files=1, max_fields=6, max_part_size=limit)
     except Exception as exc:  # starlette raises MultiPartException and HTTPException variants
         raise ApiError(
             413 if "size" in str(exc).lower() else 400,
@@ -328,7 +359,7 @@ async def verify_by_image(
                 422, "UPLOAD_MISSING", "缺少图片（字段 image）", "no image in field 'image'"
             )
         data = await upload.read(limit + 1)
-        sent = {name: form.get(name) for name in ("region", "checkpoint", "plate")}
+        sent = {name: form.get(name) for name in ("region", "checkpoint", "plate", "lon", "lat")}
     finally:
         await form.close()
     bad = [name for name, value in sent.items() if value is not None and not isinstance(value, str)]
@@ -338,7 +369,9 @@ async def verify_by_image(
         )
     scan = scan_for(
         who,
-        ScanFields(*(v if isinstance(v, str) else None for v in sent.values())).over(query),
+        ScanFields(*(v if isinstance(v, str) else None for v in sent.values())).over(
+            ScanFields(query.region, query.checkpoint, query.plate, *position)
+        ),
     )
     if len(data) > limit:
         raise ApiError(413, "UPLOAD_TOO_LARGE", "上传文件过大", f"upload larger than {limit} bytes")
