@@ -118,6 +118,7 @@ def test_verification_on_the_event_loop_agrees_and_survives_dropped_connections(
 
 def test_async_reads_of_an_unreachable_database_are_registry_unavailable() -> None:
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from quarantine.errors import EnvironmentProblem
     from quarantine.storage.direct import AsyncDirectReads
@@ -125,10 +126,17 @@ def test_async_reads_of_an_unreachable_database_are_registry_unavailable() -> No
 
     engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:9/none")
     reads = AsyncDirectReads(engine, timeout_s=1)
+
+    async def read_then_close() -> None:
+        try:
+            await reads.rows(_LOOKUP, {"number": "310112-2026-000001"})
+        finally:
+            await reads.close()
+
     try:
-        with pytest.raises(EnvironmentProblem) as raised:
-            asyncio.run(reads.rows(_LOOKUP, {"number": "310112-2026-000001"}))
+        # A loop of its own in a thread: another test's loop may still be set here.
+        with ThreadPoolExecutor(1) as pool, pytest.raises(EnvironmentProblem) as raised:
+            pool.submit(lambda: asyncio.run(read_then_close())).result()
         assert raised.value.code == "REGISTRY_UNAVAILABLE"
     finally:
-        asyncio.run(reads.close())
         engine.dispose()
