@@ -301,6 +301,8 @@ WORDS: Final = MappingProxyType(
         "notes": ("说明", "Notes"),
         "region_code": ("地区代码", "Region code"),
         "plate": ("车牌号", "Vehicle plate"),
+        "device_lon": ("设备经度（可选）", "Device longitude (optional)"),
+        "device_lat": ("设备纬度（可选）", "Device latitude (optional)"),
         "results_n": ("共 {n} 份", "{n} found"),
         "page_n": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
         "prev": ("上一页", "Previous"),

@@ -296,3 +296,33 @@ def test_issuers_do_not_see_the_inspection_links(node: Node) -> None:
     node.sign_in("issuer")
     home = node.client.get("/console")
     assert 'data-test="nav-alerts"' not in home.text and 'data-test="nav-issue"' in home.text
+
+
+def test_the_console_photo_scan_records_the_device_position(node: Node) -> None:
+    from sqlalchemy import select
+
+    from quarantine.storage.inspection import InspectionScanRow
+
+    csrf = node.sign_in("inspector")
+    form = node.client.get("/console/scan").text
+    assert 'name="lon"' in form and 'name="lat"' in form
+    png = (REPO / "samples" / "valid-transport-es256.png").read_bytes()
+
+    def send(lon: str, lat: str) -> int:
+        answer = node.client.post(
+            "/console/scan",
+            files={"image": ("qr.png", png, "image/png")},
+            data={"csrf": csrf, "lon": lon, "lat": lat},
+        )
+        return answer.status_code
+
+    assert send("117.2272", "") == 422  # one coordinate without the other
+    assert send("117.2272", "31.8206") == 200
+    registry = node.client.app.state.context.registry  # type: ignore[attr-defined]
+    with registry.session() as session:
+        rows = session.execute(
+            select(InspectionScanRow.lon, InspectionScanRow.lat).where(
+                InspectionScanRow.number == "340104-2026-000077"
+            )
+        ).all()
+    assert [(r.lon, r.lat) for r in rows] == [(117.2272, 31.8206)]

@@ -701,6 +701,10 @@ async def scan_submit(request: Request, ctx: Ctx, who: Who) -> Response:
     data, fields = await read_photo_form(request, ctx.settings.max_upload_bytes)
     session.check_csrf(request, fields.get(session.CSRF_FIELD))
     place = ScanFields(
-        fields.get("region") or None, fields.get("checkpoint") or None, fields.get("plate") or None
+        fields.get("region") or None,
+        fields.get("checkpoint") or None,
+        fields.get("plate") or None,
+        fields.get("lon") or None,
+        fields.get("lat") or None,
     )
     return await photo_page(request, ctx, who, data, place)
