@@ -259,7 +259,10 @@ def record_reinspection(
 
 
 def case_of(session: Session, project: store.StoredProject) -> ProjectCase:
-    known = load_known(session, [b.number for b in project.batches])
+    return _case(project, load_known(session, [b.number for b in project.batches]))
+
+
+def _case(project: store.StoredProject, known: Mapping[str, inspection.Known]) -> ProjectCase:
     batches = []
     for b in project.batches:
         k = known.get(b.number)
@@ -277,6 +280,107 @@ def case_of(session: Session, project: store.StoredProject) -> ProjectCase:
 
 def decision_of(session: Session, project: store.StoredProject) -> Decision:
     return decide(case_of(session, project))
+
+
+#: Projects per page of a list (the API's default and bound; the console shows 20).
+PAGE_SIZE: Final = 20
+MAX_PAGE_SIZE: Final = 50
+MAX_PAGE: Final = 5000
+ISSUED: Final = "ISSUED"
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """A project in a list: its state is the project page's decision, or ``ISSUED``."""
+
+    project: store.StoredProject
+    state: str  # READY, PENDING, FAILED, EMPTY or ISSUED
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    region: str  # the region listed ("" = every region, for admins)
+    total: int
+    page: int
+    per_page: int
+    items: tuple[ProjectSummary, ...]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _whole(value: str | int, low: int, high: int, code: str, zh: str, en: str) -> int:
+    text = str(value).strip()
+    if 0 < len(text) <= 6 and text.isascii() and text.isdigit() and low <= int(text) <= high:
+        return int(text)
+    raise InputError(
+        code,
+        f"{zh}须为 {low} 至 {high} 的整数",
+        f"{en} must be a whole number from {low} to {high}",
+    )
+
+
+def list_projects(
+    session: Session,
+    principal: Principal,
+    *,
+    district: str = "",
+    page: str | int = 1,
+    per_page: str | int = PAGE_SIZE,
+) -> ProjectPage:
+    """Projects of ``district`` (a district, or a city or province code covering districts;
+    default: the caller's region), newest first, each with its state.
+
+    Inspectors or issuers of a region covering ``district``; admins (every region when
+    no district is given).  The state is :func:`decision_of`'s, computed for the page
+    with a fixed number of statements (projects, their batches, their certificates).
+    """
+    if principal.role is Role.PUBLIC:
+        raise inspection.Forbidden("FORBIDDEN", "需要令牌", "this needs an API token")
+    wanted = district.strip() if isinstance(district, str) else ""
+    if not isinstance(district, str) or (
+        wanted and not (len(wanted) == 6 and wanted.isascii() and wanted.isdigit())
+    ):
+        raise InputError(
+            "BAD_REGION",
+            "地区代码须为六位数字（如 310115 或 310000）",
+            "the region code must be six digits (e.g. 310115 or 310000)",
+        )
+    if wanted and wanted not in inspection.regions():
+        raise InputError(
+            "UNKNOWN_REGION", "不是长三角的行政区划代码", "not a Yangtze River Delta region code"
+        )
+    page_no = _whole(page, 1, MAX_PAGE, "BAD_PAGE", "页码", "the page")
+    size = _whole(per_page, 1, MAX_PAGE_SIZE, "BAD_PAGE_SIZE", "每页条数", "per_page")
+    where = wanted or ("" if principal.role is Role.ADMIN else principal.region)
+    if where:
+        may_act_in(principal, where, PROJECT_ROLES)
+    elif principal.role is not Role.ADMIN:
+        raise inspection.Forbidden("FORBIDDEN", "须指定区县", "a district is needed")
+    total, rows = store.projects_of(session, where, limit=size, offset=(page_no - 1) * size)
+    open_ = [p for p in rows if not p.certificate]
+    known = load_known(session, [b.number for p in open_ for b in p.batches])
+    items = tuple(
+        ProjectSummary(p, ISSUED if p.certificate else decide(_case(p, known)).state.value)
+        for p in rows
+    )
+    return ProjectPage(where, total, page_no, size, items)
+
+
+def summary_dict(summary: ProjectSummary) -> dict[str, Any]:
+    p = summary.project
+    return {
+        "id": p.id,
+        "name": p.name,
+        "district": p.district,
+        "contractor": p.contractor,
+        "site": p.site,
+        "created_at": p.created_at.isoformat(),
+        "materials": len(p.batches),
+        "state": summary.state,
+        "certificate": p.certificate or None,
+    }
 
 
 class NotReady(Conflict):
@@ -409,6 +513,8 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
 
 __all__ = [
     "NotReady",
+    "ProjectPage",
+    "ProjectSummary",
     "RecognitionContext",
     "add_material",
     "case_of",
@@ -417,6 +523,8 @@ __all__ = [
     "decision_of",
     "get_project",
     "issue_certificate",
+    "list_projects",
     "project_dict",
     "record_reinspection",
+    "summary_dict",
 ]

@@ -800,6 +800,93 @@ def get_project(session: Session, project_id: str, *, lock: bool = False) -> Sto
     )
 
 
+def _batch(b: ProjectBatchRow) -> StoredBatch:
+    return StoredBatch(
+        b.number,
+        b.source,
+        b.added_by,
+        b.checked_at,
+        b.accepted,
+        tuple(b.reasons),
+        b.reinspected_at,
+        b.passed,
+        b.reinspection_note,
+        b.inspector,
+    )
+
+
+def district_range(region: str) -> tuple[str, str]:
+    """The district codes a region code covers, as an inclusive range (like ``authz.covers``).
+
+    A province ``XX0000`` covers ``XX0000``-``XX9999``, a city ``XXXX00`` covers
+    ``XXXX00``-``XXXX99``, a district itself.  Codes are six ASCII digits, so the range
+    means the same in every collation and the index on ``projects.district`` serves it.
+    """
+    if region.endswith("0000"):
+        prefix = region[:2]
+    elif region.endswith("00"):
+        prefix = region[:4]
+    else:
+        prefix = region
+    width = len(region) - len(prefix)
+    return prefix + "0" * width, prefix + "9" * width
+
+
+def projects_of(
+    session: Session, region: str, *, limit: int, offset: int = 0
+) -> tuple[int, list[StoredProject]]:
+    """Projects of the districts ``region`` covers ("" = all), newest first, and how many.
+
+    Two statements: the count, then the page of projects with their batches (a
+    LEFT JOIN onto the page's rows).  ``ix_projects_district`` serves the range.
+    """
+    where = []
+    if region:
+        low, high = district_range(region)
+        where.append(ProjectRow.district.between(low, high))
+    total = session.execute(select(func.count()).select_from(ProjectRow).where(*where)).scalar_one()
+    if limit <= 0 or offset >= total:
+        return total, []
+    page = (
+        select(ProjectRow.id, ProjectRow.created_at)
+        .where(*where)
+        .order_by(ProjectRow.created_at.desc(), ProjectRow.id.desc())
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ProjectRow, ProjectBatchRow)
+        .join(page, page.c.id == ProjectRow.id)
+        .outerjoin(ProjectBatchRow, ProjectBatchRow.project_id == ProjectRow.id)
+        .order_by(ProjectRow.created_at.desc(), ProjectRow.id.desc(), ProjectBatchRow.id)
+    ).all()
+    order: list[str] = []
+    heads: dict[str, ProjectRow] = {}
+    batches: dict[str, list[StoredBatch]] = {}
+    for row, b in rows:
+        if row.id not in heads:
+            order.append(row.id)
+            heads[row.id], batches[row.id] = row, []
+        if b is not None:
+            batches[row.id].append(_batch(b))
+    return total, [
+        StoredProject(
+            heads[i].id,
+            heads[i].name,
+            heads[i].district,
+            heads[i].contractor,
+            heads[i].site,
+            heads[i].created_by,
+            heads[i].created_at,
+            heads[i].certificate,
+            heads[i].issued_at,
+            tuple(batches[i]),
+        )
+        for i in order
+    ]
+
+
 def upsert_batch(session: Session, project_id: str, values: Mapping[str, Any]) -> None:
     """Add the material of a certificate, or check it again (a re-check clears nothing else)."""
     fields = {k: values[k] for k in ("source", "added_by", "checked_at", "accepted", "reasons")}
@@ -900,9 +987,11 @@ __all__ = [
     "add_scan",
     "add_scan_with_context",
     "add_violation",
+    "district_range",
     "get_alert",
     "list_alerts",
     "one_statement_reads",
+    "projects_of",
     "referencing",
     "scan_context",
     "scans_of",

@@ -191,12 +191,18 @@ WORDS: Final = MappingProxyType(
         "prj_title": ("工程植物检疫复验", "Greening-project re-inspection"),
         "prj_intro": (
             "输入工程编号（登记工程时返回，如 prj_0123456789abcdef）查看其植物材料、"
-            "复验结果及复验证书能否签发。",
+            "复验结果及复验证书能否签发，或从本辖区工程列表中选择。",
             "Enter a project's ID (given when it was registered, e.g. prj_0123456789abcdef) "
             "to see its plant material, the re-inspections and whether its certificate "
-            "can be issued.",
+            "can be issued, or pick one from the district's projects.",
         ),
         "prj_id": ("工程编号", "Project ID"),
+        "prj_list_title": ("本辖区绿化工程", "Greening projects of the district"),
+        "prj_name": ("工程名称", "Project"),
+        "prj_materials_n": ("植物材料批数", "Batches"),
+        "prj_state": ("复验证书", "Certificate"),
+        "prj_state_ISSUED": ("已签发", "Issued"),
+        "prj_none": ("本辖区尚无绿化工程", "No projects in this district yet"),
         "prj_district": ("所在区县", "District"),
         "prj_contractor": ("施工单位", "Contractor"),
         "prj_site": ("施工地点", "Site"),

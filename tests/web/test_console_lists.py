@@ -350,3 +350,90 @@ def test_bad_project_ids_are_pages_with_codes(
     form = node.client.get("/console/projects")
     assert form.status_code == 200 and 'data-test="project-form"' in form.text
     assert 'data-test="form-error"' not in form.text
+
+
+def _project_in(node: Node, name: str, district: str) -> str:
+    r = node.client.post(
+        "/api/v1/projects",
+        json={"name": name, "district": district, "contractor": "园林公司", "site": "工地"},
+        headers=node.api("inspector", district),
+    )
+    assert r.status_code == 201, r.text
+    project_id: str = r.json()["id"]
+    return project_id
+
+
+def test_project_list_shows_the_districts_projects_with_links(node: Node) -> None:
+    number = node.issue(document("transport-intra.json", "310000"))["number"]
+    first = _project(node, "川沙<b>绿地</b>")
+    second = _project(node, "张江绿带")
+    _material(node, second, number)
+    other = _project_in(node, "闵行公园", "310112")
+    node.sign_in("inspector", PUDONG)
+    page = node.client.get("/console/projects")
+    assert page.status_code == 200, page.text
+    assert 'data-test="project-form"' in page.text and 'data-test="project-list"' in page.text
+    assert set(_rows(page.text, "data-project")) == {first, second}
+    assert other not in page.text and "共 2 条" in page.text
+    assert f'<tr data-project="{first}" data-state="EMPTY">' in page.text
+    assert f'<tr data-project="{second}" data-state="PENDING">' in page.text
+    assert "川沙&lt;b&gt;绿地&lt;/b&gt;" in page.text and "<b>绿地" not in page.text
+    assert "上海市浦东新区" in page.text and "等待复验" in page.text
+    link = f'<a href="/console/projects?id={second}" data-test="project-link">'
+    assert link in page.text
+    opened = node.client.get("/console/projects", params={"id": second})
+    assert opened.status_code == 200 and f'data-project="{second}"' in opened.text
+    assert 'data-test="project-list"' not in opened.text  # with an ID: the project as before
+    english = node.client.get("/console/projects", params={"lang": "en"}).text
+    assert f'href="/console/projects?id={second}&amp;lang=en"' in english
+    assert "Greening projects of the district" in english
+    # an issuer of the province sees every district of it
+    node.sign_in("issuer", "310000")
+    wide = node.client.get("/console/projects")
+    assert set(_rows(wide.text, "data-project")) == {first, second, other}
+    narrow = node.client.get("/console/projects", params={"district": "310112"})
+    assert _rows(narrow.text, "data-project") == [other]
+
+
+def test_project_list_pages_and_empty(node: Node) -> None:
+    node.sign_in("inspector", PUDONG)
+    empty = node.client.get("/console/projects")
+    assert empty.status_code == 200 and 'data-test="empty"' in empty.text
+    assert "共 0 条" in empty.text and 'data-test="pager"' not in empty.text
+    made = {_project(node, f"工程{n}") for n in range(23)}
+    first = node.client.get("/console/projects")
+    rows = _rows(first.text, "data-project")
+    assert len(rows) == 20 and "共 23 条" in first.text and "第 1 / 2 页" in first.text
+    following = re.search(r'<a href="([^"]+)" data-test="next">', first.text)
+    assert following
+    second = node.client.get(following.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    rest = _rows(second.text, "data-project")
+    assert len(rest) == 3 and set(rows) | set(rest) == made
+    beyond = node.client.get("/console/projects", params={"page": "9"})
+    assert beyond.status_code == 200 and 'data-test="empty"' in beyond.text
+    assert '<a href="/console/projects?page=2" data-test="prev">' in beyond.text
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ({"page": "0"}, 422, "BAD_PAGE"),
+        ({"page": "x"}, 422, "BAD_PAGE"),
+        ({"page": "9" * 5000}, 422, "BAD_PAGE"),
+        ({"district": "31011"}, 422, "BAD_REGION"),
+        ({"district": "999999"}, 422, "UNKNOWN_REGION"),
+        ({"district": "310112"}, 403, "FORBIDDEN"),
+        ({"district": "310000"}, 403, "FORBIDDEN"),
+    ],
+)
+def test_bad_project_list_parameters_are_pages_with_codes(
+    node: Node, query: dict[str, str], status: int, code: str
+) -> None:
+    _project(node)
+    node.sign_in("inspector", PUDONG)
+    r = node.client.get("/console/projects", params=query)
+    assert r.status_code == status, r.text
+    assert "text/html" in r.headers["content-type"]
+    assert f'<code data-test="error-code">{code}</code>' in r.text
+    assert 'data-test="project-list"' not in r.text and 'data-test="project-form"' in r.text

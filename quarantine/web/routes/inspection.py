@@ -221,6 +221,34 @@ def create_project(ctx: Ctx, who: Who, doc: Annotated[dict[str, Any], Body()]) -
     return _write(ctx, work)
 
 
+@router.get(f"{PREFIX}/projects")
+def list_projects(
+    ctx: Ctx,
+    who: Who,
+    district: Annotated[str, Query(description="区县、地市或省级代码 / region code")] = "",
+    page: Annotated[str, Query(description="页码 / page, from 1")] = "1",
+    per_page: Annotated[str, Query(description="每页条数 / per page, 1-50")] = "20",
+) -> dict[str, Any]:
+    """绿化工程列表 / Projects of a district (or a city or province), newest first.
+
+    Inspectors or issuers of a region covering it; admins.  422 ``BAD_REGION``,
+    ``UNKNOWN_REGION``, ``BAD_PAGE``, ``BAD_PAGE_SIZE``.
+    """
+
+    def work(s: Session) -> dict[str, Any]:
+        found = projects.list_projects(s, who, district=district, page=page, per_page=per_page)
+        return {
+            "region": found.region or None,
+            "total": found.total,
+            "page": found.page,
+            "per_page": found.per_page,
+            "pages": found.pages,
+            "items": [projects.summary_dict(i) for i in found.items],
+        }
+
+    return _read(ctx, work)
+
+
 @router.get(f"{PREFIX}/projects/{{project_id}}")
 def get_project(ctx: Ctx, who: Who, project_id: ProjectId) -> dict[str, Any]:
     """工程及其植物材料 / A project, its batches and whether it can be certified."""

@@ -462,14 +462,43 @@ def project_page(
     ctx: Ctx,
     who: Who,
     project_id: Annotated[str, Query(alias="id")] = "",
+    district: str = "",
+    page: str = "1",
 ) -> Response:
-    """工程植物检疫复验 / A greening project, its material and whether it can be certified."""
+    """工程植物检疫复验 / A greening project, its material and whether it can be certified;
+    without an ID, the projects of the caller's district (or ``district``), 20 a page."""
     if who.role is Role.PUBLIC:
         return _signin(request)
     project_id = project_id.strip()
     error = None
     view = None
-    if project_id:
+    listing = None
+    if not project_id:
+        try:
+            with _registry(ctx).reader() as s:
+                found_page = projects.list_projects(
+                    s, who, district=district[:40], page=page[:40], per_page=LIST_PAGE_SIZE
+                )
+            filters = {"district": district.strip()}
+            listing = {
+                "region": found_page.region,
+                "region_name": _region_name(found_page.region) if found_page.region else "",
+                "total": found_page.total,
+                "rows": [
+                    {
+                        **projects.summary_dict(i),
+                        "created": i.project.created_at,
+                        "district_name": _region_name(i.project.district),
+                    }
+                    for i in found_page.items
+                ],
+                "paging": _pager(
+                    request, "/console/projects", filters, found_page.page, found_page.total
+                ),
+            }
+        except InputError as exc:
+            error = _error(exc)
+    else:
         try:
             if not PROJECT_ID_RE.match(project_id):
                 raise InputError(
@@ -492,6 +521,8 @@ def project_page(
         status_code=status_code,
         project_id=project_id[:40],
         view=view,
+        listing=listing,
+        district=district.strip()[:6],
         error=error,
     )
 
