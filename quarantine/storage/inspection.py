@@ -772,6 +772,10 @@ def get_project(session: Session, project_id: str, *, lock: bool = False) -> Sto
         .where(ProjectBatchRow.project_id == project_id)
         .order_by(ProjectBatchRow.id)
     ).scalars()
+    return _project(row, tuple(map(_batch, batches)))
+
+
+def _project(row: ProjectRow, batches: tuple[StoredBatch, ...]) -> StoredProject:
     return StoredProject(
         row.id,
         row.name,
@@ -782,21 +786,7 @@ def get_project(session: Session, project_id: str, *, lock: bool = False) -> Sto
         row.created_at,
         row.certificate,
         row.issued_at,
-        tuple(
-            StoredBatch(
-                b.number,
-                b.source,
-                b.added_by,
-                b.checked_at,
-                b.accepted,
-                tuple(b.reasons),
-                b.reinspected_at,
-                b.passed,
-                b.reinspection_note,
-                b.inspector,
-            )
-            for b in batches
-        ),
+        batches,
     )
 
 
@@ -861,30 +851,14 @@ def projects_of(
         .outerjoin(ProjectBatchRow, ProjectBatchRow.project_id == ProjectRow.id)
         .order_by(ProjectRow.created_at.desc(), ProjectRow.id.desc(), ProjectBatchRow.id)
     ).all()
-    order: list[str] = []
-    heads: dict[str, ProjectRow] = {}
+    heads: dict[str, ProjectRow] = {}  # in the page's order
     batches: dict[str, list[StoredBatch]] = {}
     for row, b in rows:
         if row.id not in heads:
-            order.append(row.id)
             heads[row.id], batches[row.id] = row, []
         if b is not None:
             batches[row.id].append(_batch(b))
-    return total, [
-        StoredProject(
-            heads[i].id,
-            heads[i].name,
-            heads[i].district,
-            heads[i].contractor,
-            heads[i].site,
-            heads[i].created_by,
-            heads[i].created_at,
-            heads[i].certificate,
-            heads[i].issued_at,
-            tuple(batches[i]),
-        )
-        for i in order
-    ]
+    return total, [_project(row, tuple(batches[i])) for i, row in heads.items()]
 
 
 def upsert_batch(session: Session, project_id: str, values: Mapping[str, Any]) -> None:
@@ -947,25 +921,7 @@ def project_reinspections(
             ProjectBatchRow.number.in_(wanted), ProjectBatchRow.reinspected_at.is_not(None)
         )
     ).scalars()
-    return [
-        (
-            b.number,
-            StoredBatch(
-                b.number,
-                b.source,
-                b.added_by,
-                b.checked_at,
-                b.accepted,
-                tuple(b.reasons),
-                b.reinspected_at,
-                b.passed,
-                b.reinspection_note,
-                b.inspector,
-            ),
-            b.project_id,
-        )
-        for b in rows
-    ]
+    return [(b.number, _batch(b), b.project_id) for b in rows]
 
 
 __all__ = [
