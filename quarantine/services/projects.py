@@ -42,6 +42,7 @@ from quarantine.services.authz import Principal, Role
 from quarantine.services.inspection import Conflict, NotFound, load_known, may_act_in
 from quarantine.services.registry import Issued, SignerFor
 from quarantine.storage import inspection as store
+from quarantine.storage._common import check_region, check_whole
 
 MAX_QR_TEXT: Final = 8000
 PROJECT_ROLES: Final = (Role.INSPECTOR, Role.ISSUER)
@@ -310,17 +311,6 @@ class ProjectPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _whole(value: str | int, low: int, high: int, code: str, zh: str, en: str) -> int:
-    text = str(value).strip()
-    if 0 < len(text) <= 6 and text.isascii() and text.isdigit() and low <= int(text) <= high:
-        return int(text)
-    raise InputError(
-        code,
-        f"{zh}须为 {low} 至 {high} 的整数",
-        f"{en} must be a whole number from {low} to {high}",
-    )
-
-
 def list_projects(
     session: Session,
     principal: Principal,
@@ -338,21 +328,13 @@ def list_projects(
     """
     if principal.role is Role.PUBLIC:
         raise inspection.Forbidden("FORBIDDEN", "需要令牌", "this needs an API token")
-    wanted = district.strip() if isinstance(district, str) else ""
-    if not isinstance(district, str) or (
-        wanted and not (len(wanted) == 6 and wanted.isascii() and wanted.isdigit())
-    ):
-        raise InputError(
-            "BAD_REGION",
-            "地区代码须为六位数字（如 310115 或 310000）",
-            "the region code must be six digits (e.g. 310115 or 310000)",
-        )
+    wanted = check_region(district.strip(), "district") if district.strip() else ""
     if wanted and wanted not in inspection.regions():
         raise InputError(
             "UNKNOWN_REGION", "不是长三角的行政区划代码", "not a Yangtze River Delta region code"
         )
-    page_no = _whole(page, 1, MAX_PAGE, "BAD_PAGE", "页码", "the page")
-    size = _whole(per_page, 1, MAX_PAGE_SIZE, "BAD_PAGE_SIZE", "每页条数", "per_page")
+    page_no = check_whole(page, 1, MAX_PAGE, "BAD_PAGE", "页码", "the page")
+    size = check_whole(per_page, 1, MAX_PAGE_SIZE, "BAD_PAGE_SIZE", "每页条数", "per_page")
     where = wanted or ("" if principal.role is Role.ADMIN else principal.region)
     if where:
         may_act_in(principal, where, PROJECT_ROLES)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from quarantine.errors import InputError, LimitExceeded
 
-REGION_RE: Final = re.compile(r"^\d{6}$")
+#: Six ASCII digits (``\d`` would take full-width digits, ``$`` a trailing newline).
+REGION_RE: Final = re.compile(r"[0-9]{6}")
 
 
 def upsert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
@@ -26,13 +27,26 @@ def is_postgresql(session: Session) -> bool:
 
 
 def check_region(region: str, what: str = "region") -> str:
-    if not REGION_RE.match(region):
+    if not REGION_RE.fullmatch(region):
         raise InputError(
             "BAD_REGION",
             f"{what} 须为六位行政区划代码",
             f"{what} must be a six-digit GB/T 2260 region code, not {region[:20]!r}",
         )
     return region
+
+
+def check_whole(value: str | int, low: int, high: int, code: str, zh: str, en: str) -> int:
+    """``value`` (ASCII digits, or an int) as a whole number from ``low`` to ``high``;
+    ``InputError`` ``code`` otherwise (``zh`` / ``en`` name the field)."""
+    text = str(value).strip()
+    if 0 < len(text) <= 9 and text.isascii() and text.isdigit() and low <= int(text) <= high:
+        return int(text)
+    raise InputError(
+        code,
+        f"{zh}须为 {low} 至 {high} 的整数",
+        f"{en} must be a whole number from {low} to {high}",
+    )
 
 
 def check_aware(at: datetime, what: str) -> datetime:

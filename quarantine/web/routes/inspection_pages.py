@@ -31,6 +31,7 @@ from quarantine.errors import InputError, QuarantineError
 from quarantine.services import inspection, projects
 from quarantine.services.authz import Action, Forbidden, Principal, Role, require
 from quarantine.storage import federation as shared
+from quarantine.storage._common import check_region, check_whole
 from quarantine.storage.inspection import StoredProject
 from quarantine.web import i18n, pages, session
 from quarantine.web.context import AppContext, context
@@ -256,47 +257,22 @@ def _text_filter(value: str, zh: str, en: str) -> str:
     return value
 
 
-def _whole(value: str, digits: int) -> int | None:
-    """``value`` as a whole number of at most ``digits`` ASCII digits, else ``None``."""
-    if 0 < len(value) <= digits and value.isascii() and value.isdigit():
-        return int(value)
-    return None
-
-
 def _region_filter(value: str) -> str:
     value = value.strip()
-    if value and (len(value) != 6 or _whole(value, 6) is None):
-        raise InputError(
-            "BAD_REGION",
-            "地区代码须为六位数字（如 320000 或 320506）",
-            "the region code must be six digits (e.g. 320000 or 320506)",
-        )
-    return value
+    return check_region(value) if value else ""
 
 
 def _days_filter(value: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    days = _whole(value, 4)
-    if days is None or days > MAX_EXPIRING_DAYS:
-        raise InputError(
-            "BAD_DAYS",
-            f"到期天数须为 0 至 {MAX_EXPIRING_DAYS} 的整数",
-            f"expiring within: a whole number of days from 0 to {MAX_EXPIRING_DAYS}",
-        )
-    return days
+    return check_whole(
+        value, 0, MAX_EXPIRING_DAYS, "BAD_DAYS", "到期天数", "expiring within (days)"
+    )
 
 
 def _page_no(value: str) -> int:
-    page = _whole(value.strip() or "1", 6)
-    if page is None or not 1 <= page <= MAX_LIST_PAGE:
-        raise InputError(
-            "BAD_PAGE",
-            f"页码须为 1 至 {MAX_LIST_PAGE} 的整数",
-            f"the page must be a whole number from 1 to {MAX_LIST_PAGE}",
-        )
-    return page
+    return check_whole(value.strip() or "1", 1, MAX_LIST_PAGE, "BAD_PAGE", "页码", "the page")
 
 
 def _pager(
