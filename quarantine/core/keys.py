@@ -69,20 +69,20 @@ class PublicKey:
     spki_der: bytes
     alg: int
     kid: bytes
-    #: The 32-byte Ed25519 key as libsodium takes it (empty for P-256).
+    #: The 32-byte Ed25519 key as libsodium takes it (derived from ``key``; empty for P-256).
     raw: bytes = field(default=b"", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.raw and isinstance(self.key, ed25519.Ed25519PublicKey):
+            raw = self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            object.__setattr__(self, "raw", raw)
 
     @classmethod
     def from_object(cls, key: PublicKeyObject) -> PublicKey:
         spki = key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        raw = (
-            key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            if isinstance(key, ed25519.Ed25519PublicKey)
-            else b""
-        )
-        return cls(key=key, spki_der=spki, alg=_alg_of(key), kid=kid_of(spki), raw=raw)
+        return cls(key=key, spki_der=spki, alg=_alg_of(key), kid=kid_of(spki))
 
     @classmethod
     def from_spki(cls, spki_der: bytes) -> PublicKey:
@@ -131,7 +131,8 @@ class PublicKey:
         # ``alg`` is derived from the key's type; comparing it is cheaper than isinstance
         # against cryptography's abstract classes on every verification.
         if self.alg == ALG_EDDSA:
-            return _ed25519_verify(signature, message, self.raw)
+            # libsodium reads 32 key bytes whatever it is given: never hand it fewer.
+            return len(self.raw) == 32 and _ed25519_verify(signature, message, self.raw)
         r = int.from_bytes(signature[:_P256_ORDER_BYTES], "big")
         s = int.from_bytes(signature[_P256_ORDER_BYTES:], "big")
         try:

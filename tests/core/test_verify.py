@@ -367,3 +367,18 @@ def test_open_text_answers_at_once_what_cannot_be_valid(
     opened = open_text(text, trust=trust, now=INSIDE)
     assert not isinstance(opened, Opened)
     assert opened.codes == (code,)
+
+
+def test_a_public_key_built_field_by_field_derives_its_libsodium_form(zj_signer: Signer) -> None:
+    from quarantine.core.keys import PublicKey
+
+    public = zj_signer.public
+    rebuilt = PublicKey(key=public.key, spki_der=public.spki_der, alg=public.alg, kid=public.kid)
+    assert rebuilt.raw == public.raw and len(rebuilt.raw) == 32
+    tbs = b"to be signed"
+    signature = zj_signer.sign(tbs)
+    assert rebuilt.verify(signature, tbs) is True
+    assert rebuilt.verify(signature, tbs + b"!") is False
+    # A key object that is not an Ed25519 key has no libsodium form: refused, never read.
+    keyless = PublicKey(key=object(), spki_der=b"", alg=public.alg, kid=b"")  # type: ignore[arg-type]
+    assert keyless.raw == b"" and keyless.verify(signature, tbs) is False
