@@ -152,7 +152,16 @@ class AsyncDirectReads:
                         conn = self._slots[slot] = await self._connect()
                     records = await conn.fetch(sql, *args)
                     return [tuple(record) for record in records]
-                except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                except (
+                    OSError,
+                    TimeoutError,
+                    asyncpg.PostgresError,
+                    asyncpg.InterfaceError,
+                    # A connection the server ended while it was idle can be left in a
+                    # state where the next statement fails this way (seen after
+                    # pg_terminate_backend): dropped like any lost connection.
+                    asyncpg.InternalClientError,
+                ):
                     if conn is not None and not conn.is_closed():
                         conn.terminate()
                     self._slots[slot] = None
