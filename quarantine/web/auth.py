@@ -8,7 +8,7 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 
 from quarantine.services.authz import PUBLIC, Action, Forbidden, Principal, Role, require
-from quarantine.web.context import AppContext, context
+from quarantine.web.context import AppContext, context, need_registry
 from quarantine.web.errors import ApiError
 
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -36,15 +36,11 @@ async def principal(request: Request, ctx: Annotated[AppContext, Depends(context
             "use 'Authorization: Bearer <token>'",
             _UNAUTHORIZED,
         )
-    if ctx.registry is None:
-        raise ApiError(
-            503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "the registry is not configured"
-        )
+    registry = need_registry(ctx)
     from starlette.concurrency import run_in_threadpool
 
     from quarantine.storage.tokens import ApiToken, TokenStore, hash_secret, revocations
 
-    registry = ctx.registry
     digest = hash_secret(secret.strip())
     generation = revocations()
     cached = registry.token_cache.get(digest)

@@ -12,6 +12,7 @@ from fastapi import Request
 from quarantine.core.status import StatusSource
 from quarantine.core.trust import TrustList
 from quarantine.settings import Settings
+from quarantine.web.errors import ApiError
 from quarantine.web.ratelimit import RateLimiter
 from quarantine.web.registry import Registry
 
@@ -44,3 +45,12 @@ class AppContext:
 async def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.context
     return ctx
+
+
+def need_registry(ctx: AppContext) -> Registry:
+    """The node's registry; 503 ``REGISTRY_UNAVAILABLE`` on a node without one."""
+    if ctx.registry is None:
+        raise ApiError(
+            503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "the registry is not configured"
+        )
+    return ctx.registry

@@ -36,7 +36,7 @@ from quarantine.storage.certificates import (
 from quarantine.storage.events import RecordedEvent
 from quarantine.web import batching, idempotency
 from quarantine.web.auth import Caller, may, principal
-from quarantine.web.context import AppContext, context
+from quarantine.web.context import AppContext, context, need_registry
 from quarantine.web.errors import ApiError
 from quarantine.web.fastjson import FastJSONResponse
 from quarantine.web.registry import Registry
@@ -293,9 +293,7 @@ Number = Annotated[str, Depends(cert_number)]
 
 
 async def _registry(ctx: Annotated[AppContext, Depends(context)]) -> Registry:
-    if ctx.registry is None:
-        raise ApiError(503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "this node has no registry")
-    return ctx.registry
+    return need_registry(ctx)
 
 
 Db = Annotated[Registry, Depends(_registry)]

@@ -32,9 +32,8 @@ from quarantine.services.authz import Action, Forbidden, Principal, Role, allowe
 from quarantine.storage.certificates import MAX_FILTER_LENGTH, CertStatus
 from quarantine.web import console_forms as forms
 from quarantine.web import i18n, idempotency, pages, session
-from quarantine.web.context import AppContext, context
+from quarantine.web.context import AppContext, context, need_registry
 from quarantine.web.errors import ApiError
-from quarantine.web.registry import Registry
 from quarantine.web.routes.pages_public import photo_page, read_photo_form
 from quarantine.web.routes.verify import ScanFields
 
@@ -103,14 +102,6 @@ def _redirect(request: Request, path: str, done: str = "") -> RedirectResponse:
     if _lang_query(request):
         query.append("lang=en")
     return RedirectResponse(path + ("?" + "&".join(query) if query else ""), status_code=303)
-
-
-def _need(ctx: AppContext) -> Registry:
-    if ctx.registry is None:
-        raise ApiError(
-            503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "the registry is not configured"
-        )
-    return ctx.registry
 
 
 def _number(number: str) -> str:
@@ -311,7 +302,7 @@ async def _issue_or_supersede(
 ) -> Response:
     from quarantine.reference import region_table
 
-    registry = _need(ctx)
+    registry = need_registry(ctx)
     values = await _form(request)
     kind = _kind(values.get("kind", ""))
     lang, _ = i18n.resolve(request)
@@ -416,7 +407,7 @@ async def issue_submit(request: Request, ctx: Ctx, who: Who) -> Response:
 
 
 def _read(ctx: AppContext, fn: Callable[[Any], T]) -> T:
-    registry = _need(ctx)
+    registry = need_registry(ctx)
     with _answers(), registry.reader() as db:
         return fn(db)
 
@@ -564,7 +555,7 @@ def _change(
     work: Callable[[Any], object],
     done: str,
 ) -> Response:
-    registry = _need(ctx)
+    registry = need_registry(ctx)
     try:
         with _answers(), registry.session() as db:
             work(db)

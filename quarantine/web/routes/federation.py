@@ -28,9 +28,8 @@ from quarantine.federation.sync import Puller, SyncLoop
 from quarantine.services.authz import Action
 from quarantine.storage import federation as store
 from quarantine.web.auth import Caller, may
-from quarantine.web.context import AppContext, context
+from quarantine.web.context import AppContext, context, need_registry
 from quarantine.web.errors import ApiError
-from quarantine.web.registry import Registry
 from quarantine.web.routes.verify import limit_public
 
 PREFIX: Final = "/api/v1/federation"
@@ -38,14 +37,6 @@ DEFAULT_FEED_LIMIT: Final = 100
 
 router = APIRouter(tags=["federation"])
 Context = Annotated[AppContext, Depends(context)]
-
-
-def _registry(ctx: AppContext) -> Registry:
-    if ctx.registry is None:
-        raise ApiError(
-            503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "the registry is not configured"
-        )
-    return ctx.registry
 
 
 def _federation(request: Request) -> FederationConfig:
@@ -71,7 +62,7 @@ def feed(
     ] = DEFAULT_FEED_LIMIT,
 ) -> dict[str, Any]:
     """本节点的签名同步数据 / This node's signed feed, cursor-paged (entries: base64 COSE_Sign1)."""
-    registry = _registry(ctx)
+    registry = need_registry(ctx)
     limit = min(limit, MAX_PAGE_ENTRIES)
     with registry.reader() as session:
         rows = store.feed_page(session, after, limit)
@@ -90,7 +81,7 @@ def peers(ctx: Context, fed: Federation, who: Caller) -> dict[str, Any]:
     """同步对端状态与告警 / Peers: accepted head, last success, staleness and alerts."""
     may(Action.READ, who)
     now = ctx.clock()
-    with _registry(ctx).reader() as session:
+    with need_registry(ctx).reader() as session:
         states = {s.region: s for s in store.all_peers(session)}
     out = []
     for peer in fed.peers:
@@ -150,7 +141,7 @@ def recognition(
 ) -> dict[str, Any]:
     """互认查询 / Is record NUMBER recognised in REGION on DATE, and if not, why."""
     now = ctx.clock()
-    with _registry(ctx).reader() as session:
+    with need_registry(ctx).reader() as session:
         result = service.check_recognition(
             session,
             number,
@@ -181,7 +172,7 @@ def producing_area(
 ) -> dict[str, Any]:
     """共用产地检疫清单 / The shared producing-area list, valid today, filtered."""
     today = ctx.clock().astimezone(CHINA_TZ).date()
-    with _registry(ctx).reader() as session:
+    with need_registry(ctx).reader() as session:
         total, rows = store.search_producing_area(
             session,
             today=today,
@@ -207,7 +198,7 @@ def operators(
     """检疫登记（四地） / Operator registrations across the federation."""
     may(Action.READ, who)
     today = ctx.clock().astimezone(CHINA_TZ).date()
-    with _registry(ctx).reader() as session:
+    with need_registry(ctx).reader() as session:
         total, rows = store.search_operators(
             session, name=name, region=region, limit=limit, offset=offset
         )
@@ -222,7 +213,7 @@ def register_operator(
     region = doc.get("region")
     may(Action.ISSUE, who, region if isinstance(region, str) else "")
     now = ctx.clock()
-    with _registry(ctx).session() as session:
+    with need_registry(ctx).session() as session:
         found = service.register_operator(session, doc, who, now=now)
     return found.as_dict(now.astimezone(CHINA_TZ).date())
 
@@ -270,7 +261,7 @@ def recognition_page(
         if context["error"] is None:
             now = ctx.clock()
             try:
-                with _registry(ctx).reader() as session:
+                with need_registry(ctx).reader() as session:
                     result = service.check_recognition(
                         session,
                         number.strip(),

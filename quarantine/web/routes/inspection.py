@@ -23,9 +23,8 @@ from quarantine.services import inspection, projects, registry
 from quarantine.services.authz import Forbidden, Principal
 from quarantine.services.registry import SignerFor
 from quarantine.web.auth import signed_in
-from quarantine.web.context import AppContext, context
+from quarantine.web.context import AppContext, context, need_registry
 from quarantine.web.errors import ApiError, error_body
-from quarantine.web.registry import Registry
 from quarantine.web.routes.certificates import ErrorBody, LimitedBodyRoute
 
 PREFIX: Final = "/api/v1"
@@ -62,14 +61,6 @@ class ReinspectionIn(_Strict):
     note: str = Field(default="", max_length=2000, description="说明（不合格时必填）/ note")
 
 
-def _registry(ctx: AppContext) -> Registry:
-    if ctx.registry is None:
-        raise ApiError(
-            503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "the registry is not configured"
-        )
-    return ctx.registry
-
-
 @contextmanager
 def _answers() -> Iterator[None]:
     """Service errors as HTTP statuses."""
@@ -86,12 +77,12 @@ def _answers() -> Iterator[None]:
 
 
 def _write(ctx: AppContext, work: Callable[[Session], T]) -> T:
-    with _answers(), _registry(ctx).session() as session:
+    with _answers(), need_registry(ctx).session() as session:
         return work(session)
 
 
 def _read(ctx: AppContext, work: Callable[[Session], T]) -> T:
-    with _answers(), _registry(ctx).reader() as session:
+    with _answers(), need_registry(ctx).reader() as session:
         return work(session)
 
 

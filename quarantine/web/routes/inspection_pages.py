@@ -34,7 +34,7 @@ from quarantine.storage import federation as shared
 from quarantine.storage._common import check_region, check_whole
 from quarantine.storage.inspection import StoredProject
 from quarantine.web import i18n, pages, session
-from quarantine.web.context import AppContext, context
+from quarantine.web.context import AppContext, context, need_registry
 from quarantine.web.errors import ApiError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -86,14 +86,6 @@ def _error(exc: QuarantineError) -> dict[str, str]:
     return {"code": exc.code, "zh": exc.message_zh, "en": exc.message_en}
 
 
-def _registry(ctx: AppContext) -> Any:
-    if ctx.registry is None:
-        raise ApiError(
-            503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "the registry is not configured"
-        )
-    return ctx.registry
-
-
 # --------------------------------------------------------------------------- alerts
 
 
@@ -113,7 +105,7 @@ def alerts_page(
     items: list[dict[str, Any]] = []
     total = 0
     try:
-        with _registry(ctx).reader() as s:
+        with need_registry(ctx).reader() as s:
             total, rows = inspection.list_alerts(s, who, region=region, status=status, limit=100)
         items = [inspection.alert_dict(a) for a in rows]
     except InputError as exc:
@@ -145,10 +137,10 @@ async def alerts_check(request: Request, ctx: Ctx, who: Who, alert_id: str) -> R
     session.check_csrf(request, values.get(session.CSRF_FIELD))
     now = ctx.clock()
     try:
-        with _registry(ctx).session() as s:
+        with need_registry(ctx).session() as s:
             inspection.check_alert(s, alert_id, values.get("note", ""), who, now=now)
     except InputError as exc:
-        with _registry(ctx).reader() as s:
+        with need_registry(ctx).reader() as s:
             total, rows = inspection.list_alerts(s, who, limit=100)
         status_code = {"FORBIDDEN": 403, "ALERT_NOT_FOUND": 404}.get(exc.code, 422)
         if isinstance(exc, inspection.Conflict):
@@ -188,7 +180,7 @@ def trace_page(
     number = number.strip()
     if number:
         try:
-            with _registry(ctx).reader() as s:
+            with need_registry(ctx).reader() as s:
                 found = inspection.trace(s, number, who)
             doc = inspection.trace_dict(found)
             drawing = Markup(render_trace(found, lang=lang))  # noqa: S704 - every text is escaped
@@ -228,7 +220,7 @@ def operator_page(
     if registration:
         today = ctx.clock().astimezone(CHINA_TZ).date()
         try:
-            with _registry(ctx).reader() as s:
+            with need_registry(ctx).reader() as s:
                 credit = inspection.credit_of(s, registration, who, on=today).as_dict()
         except InputError as exc:
             error = _error(exc)
@@ -332,7 +324,7 @@ def producing_area_page(
         wanted_region = _region_filter(region)
         days = _days_filter(expiring)
         page_no = _page_no(page)
-        with _registry(ctx).reader() as s:
+        with need_registry(ctx).reader() as s:
             total, rows = shared.search_producing_area(
                 s,
                 today=today,
@@ -393,7 +385,7 @@ def registrations_page(
         wanted_name = _text_filter(name, "名称或登记号", "name or registration")
         wanted_region = _region_filter(region)
         page_no = _page_no(page)
-        with _registry(ctx).reader() as s:
+        with need_registry(ctx).reader() as s:
             total, rows = shared.search_operators(
                 s,
                 name=wanted_name,
@@ -451,7 +443,7 @@ def project_page(
     listing = None
     if not project_id:
         try:
-            with _registry(ctx).reader() as s:
+            with need_registry(ctx).reader() as s:
                 found_page = projects.list_projects(
                     s, who, district=district[:40], page=page[:40], per_page=LIST_PAGE_SIZE
                 )
@@ -482,7 +474,7 @@ def project_page(
                     "工程编号格式应为 prj_ 加 16 位十六进制数字",
                     "a project ID is prj_ and 16 hexadecimal digits",
                 )
-            with _registry(ctx).reader() as s:
+            with need_registry(ctx).reader() as s:
                 found = projects.get_project(s, project_id, who)
                 view = _project_view(found, projects.case_of(s, found))
         except InputError as exc:

@@ -40,7 +40,7 @@ from quarantine.services.stats import stats_scope
 from quarantine.storage.stats import Grouping, Metric, Period, StatsQuery, StatsTable
 from quarantine.web import session
 from quarantine.web.auth import principal
-from quarantine.web.context import AppContext, context
+from quarantine.web.context import AppContext, context, need_registry
 from quarantine.web.errors import ApiError
 
 API_PATH: Final = "/api/v1/stats"
@@ -137,10 +137,8 @@ def _count(ctx: AppContext, query: StatsQuery) -> StatsTable:
     from quarantine.reference import region_table
     from quarantine.storage.stats import statistics
 
-    if ctx.registry is None:
-        raise ApiError(503, "REGISTRY_UNAVAILABLE", "登记系统不可用", "this node has no registry")
     # Registry.read retries once on a dropped pooled connection (no pre-ping).
-    return ctx.registry.read(lambda session: statistics(session, query, region_table()))
+    return need_registry(ctx).read(lambda session: statistics(session, query, region_table()))
 
 
 # --------------------------------------------------------------------------- CSV
