@@ -64,34 +64,36 @@ Who = Annotated[Principal, Depends(caller)]
 # --------------------------------------------------------------------------- helpers
 
 
-def _lang_query(request: Request) -> str:
+def lang_query(request: Request) -> str:
     lang, _ = i18n.resolve(request)
     return "?lang=en" if lang == "en" else ""
 
 
-def _render(
-    request: Request, who: Principal, template: str, status_code: int = 200, **context: Any
+def render_console(
+    request: Request, who: Principal | None, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
+    """A console page: the caller, the session's CSRF token, the language query, China time."""
     secret = session.secret_of(request)
     return pages.render(
         request,
         template,
         status_code=status_code,
         me=who,
-        csrf=session.csrf_token(secret) if secret else "",
-        q=_lang_query(request),
+        csrf=session.csrf_token(secret) if secret and who is not None else "",
+        q=lang_query(request),
+        china_time=pages.china_time,
         **context,
     )
 
 
-def _signin(request: Request, status_code: int = 200, error: Problem | None = None) -> Response:
+def signin_page(request: Request, status_code: int = 200, error: Problem | None = None) -> Response:
     return pages.render(
         request,
         "console_signin.html",
         status_code=status_code,
         me=None,
         error=error,
-        q=_lang_query(request),
+        q=lang_query(request),
     )
 
 
@@ -99,7 +101,7 @@ def _redirect(request: Request, path: str, done: str = "") -> RedirectResponse:
     query = []
     if done:
         query.append(f"done={done}")
-    if _lang_query(request):
+    if lang_query(request):
         query.append("lang=en")
     return RedirectResponse(path + ("?" + "&".join(query) if query else ""), status_code=303)
 
@@ -146,7 +148,7 @@ async def _form(request: Request) -> dict[str, str]:
 def _signed_in(request: Request, who: Principal) -> Response | None:
     """The sign-in page (401) for the public, else ``None``."""
     if who.role is Role.PUBLIC:
-        return _signin(request, 401)
+        return signin_page(request, 401)
     return None
 
 
@@ -182,8 +184,8 @@ def _all_regions() -> list[tuple[str, str]]:
 def home(request: Request, who: Who) -> Response:
     """工作台 / The console's start page (sign-in when there is no session)."""
     if who.role is Role.PUBLIC:
-        return _signin(request)
-    return _render(request, who, "console_home.html", kinds=list(Kind))
+        return signin_page(request)
+    return render_console(request, who, "console_home.html", kinds=list(Kind))
 
 
 @router.post("/signin")
@@ -199,9 +201,9 @@ async def signin(request: Request, ctx: Ctx) -> Response:
     try:
         who = await session.authenticate(request, ctx, secret)
     except ApiError as exc:
-        return _signin(request, 401, Problem("token", exc.code, exc.message_zh, exc.message_en))
+        return signin_page(request, 401, Problem("token", exc.code, exc.message_zh, exc.message_en))
     if who.role is Role.PUBLIC:  # pragma: no cover - a valid token always has a role
-        return _signin(request, 401)
+        return signin_page(request, 401)
     response = _redirect(request, "/console")
     session.start(request, response, secret)
     return response
@@ -249,7 +251,7 @@ def _issue_page(
     original: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    return _render(
+    return render_console(
         request,
         who,
         "console_issue.html",
@@ -466,7 +468,7 @@ def search(
         "product": product,
         "status": status,
     }
-    return _render(
+    return render_console(
         request,
         who,
         "console_search.html",
@@ -499,7 +501,7 @@ def _certificate_page(
     tr = i18n.Translator(lang)
     cert = view.stored.certificate()
     done = request.query_params.get("done", "")
-    return _render(
+    return render_console(
         request,
         who,
         "console_certificate.html",
@@ -515,7 +517,6 @@ def _certificate_page(
         is_transport=view.stored.kind is Kind.TRANSPORT,
         done=done if done in _DONE else "",
         error=error,
-        china_time=pages.china_time,
     )
 
 
@@ -677,7 +678,7 @@ def scan_form(request: Request, ctx: Ctx, who: Who) -> Response:
     """拍照核验 / Verify by photo; an inspector's scans are recorded with the place."""
     if (signin := _signed_in(request, who)) is not None:
         return signin
-    return _render(
+    return render_console(
         request,
         who,
         "console_scan.html",

@@ -29,13 +29,14 @@ from quarantine.core.model import CHINA_TZ
 from quarantine.core.reasons import reason
 from quarantine.errors import InputError, QuarantineError
 from quarantine.services import inspection, projects
-from quarantine.services.authz import Action, Forbidden, Principal, Role, require
+from quarantine.services.authz import Action, Forbidden, Role, require
 from quarantine.storage import federation as shared
 from quarantine.storage._common import check_region, check_whole
 from quarantine.storage.inspection import StoredProject
-from quarantine.web import i18n, pages, session
+from quarantine.web import i18n, session
 from quarantine.web.context import AppContext, context, need_registry
 from quarantine.web.errors import ApiError
+from quarantine.web.routes.console import Who, lang_query, render_console, signin_page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Ctx = Annotated[AppContext, Depends(context)]
@@ -46,40 +47,6 @@ MAX_LIST_PAGE: Final = 100_000 // LIST_PAGE_SIZE + 1
 MAX_LIST_FILTER: Final = 100
 MAX_EXPIRING_DAYS: Final = 3660
 PROJECT_ID_RE: Final = re.compile(r"^prj_[0-9a-f]{16}$")
-
-
-async def _caller(request: Request, ctx: Ctx) -> Principal:
-    return await session.current(request, ctx)
-
-
-Who = Annotated[Principal, Depends(_caller)]
-
-
-def _q(request: Request) -> str:
-    lang, _ = i18n.resolve(request)
-    return "?lang=en" if lang == "en" else ""
-
-
-def _render(
-    request: Request, who: Principal | None, template: str, status_code: int = 200, **ctx: Any
-) -> HTMLResponse:
-    secret = session.secret_of(request)
-    return pages.render(
-        request,
-        template,
-        status_code=status_code,
-        me=who,
-        csrf=session.csrf_token(secret) if secret and who is not None else "",
-        q=_q(request),
-        china_time=pages.china_time,
-        **ctx,
-    )
-
-
-def _signin(request: Request) -> Response:
-    return pages.render(
-        request, "console_signin.html", status_code=401, me=None, error=None, q=_q(request)
-    )
 
 
 def _error(exc: QuarantineError) -> dict[str, str]:
@@ -100,7 +67,7 @@ def alerts_page(
 ) -> Response:
     """一证多用告警 / Open alerts of the inspector's region, each with a "checked" form."""
     if who.role is Role.PUBLIC:
-        return _signin(request)
+        return signin_page(request, 401)
     error = None
     items: list[dict[str, Any]] = []
     total = 0
@@ -110,7 +77,7 @@ def alerts_page(
         items = [inspection.alert_dict(a) for a in rows]
     except InputError as exc:
         error = _error(exc)
-    return _render(
+    return render_console(
         request,
         who,
         "console_alerts.html",
@@ -127,7 +94,7 @@ def alerts_page(
 @router.post("/alerts/{alert_id}/check")
 async def alerts_check(request: Request, ctx: Ctx, who: Who, alert_id: str) -> Response:
     if who.role is Role.PUBLIC:
-        return _signin(request)
+        return signin_page(request, 401)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         raise ApiError(413, "BODY_TOO_LARGE", "请求内容过大", "request body too large")
@@ -145,7 +112,7 @@ async def alerts_check(request: Request, ctx: Ctx, who: Who, alert_id: str) -> R
         status_code = {"FORBIDDEN": 403, "ALERT_NOT_FOUND": 404}.get(exc.code, 422)
         if isinstance(exc, inspection.Conflict):
             status_code = 409
-        return _render(
+        return render_console(
             request,
             who,
             "console_alerts.html",
@@ -157,7 +124,7 @@ async def alerts_check(request: Request, ctx: Ctx, who: Who, alert_id: str) -> R
             error=_error(exc),
             done=False,
         )
-    query = "?done=checked" + ("&lang=en" if _q(request) else "")
+    query = "?done=checked" + ("&lang=en" if lang_query(request) else "")
     return RedirectResponse("/console/alerts" + query, status_code=303)
 
 
@@ -172,7 +139,7 @@ def trace_page(
     from quarantine.render.trace_svg import render_trace
 
     if who.role is Role.PUBLIC:
-        return _signin(request)
+        return signin_page(request, 401)
     lang, _ = i18n.resolve(request)
     error = None
     doc = None
@@ -189,7 +156,7 @@ def trace_page(
     status_code = 200
     if error is not None:
         status_code = 404 if error["code"] == "CERTIFICATE_NOT_FOUND" else 422
-    return _render(
+    return render_console(
         request,
         who,
         "console_trace.html",
@@ -213,7 +180,7 @@ def operator_page(
 ) -> Response:
     """经营者信用 / An operator's credit status and why."""
     if who.role is Role.PUBLIC:
-        return _signin(request)
+        return signin_page(request, 401)
     error = None
     credit = None
     registration = registration.strip()
@@ -224,7 +191,7 @@ def operator_page(
                 credit = inspection.credit_of(s, registration, who, on=today).as_dict()
         except InputError as exc:
             error = _error(exc)
-    return _render(
+    return render_console(
         request,
         who,
         "console_operator.html",
@@ -273,7 +240,7 @@ def _pager(
     """Page ``page`` of ``total`` rows, with links to the pages before and after (past
     the last page, "previous" leads to the last one)."""
     pages_n = max(1, -(-total // LIST_PAGE_SIZE))
-    extra = {"lang": "en"} if _q(request) else {}
+    extra = {"lang": "en"} if lang_query(request) else {}
     kept = {k: v for k, v in filters.items() if v}
 
     def url(n: int) -> str:
@@ -312,7 +279,7 @@ def producing_area_page(
 ) -> Response:
     """共用产地检疫清单 / The shared producing-area list, valid today, filtered."""
     if who.role is Role.PUBLIC:
-        return _signin(request)
+        return signin_page(request, 401)
     today = ctx.clock().astimezone(CHINA_TZ).date()
     filters = {"operator": operator, "species": species, "region": region, "expiring": expiring}
     error = None
@@ -337,7 +304,7 @@ def producing_area_page(
             )
     except InputError as exc:
         error = _error(exc)
-    return _render(
+    return render_console(
         request,
         who,
         "console_producing_area.html",
@@ -374,7 +341,7 @@ def registrations_page(
 ) -> Response:
     """检疫登记全覆盖 / Operator registrations of the four regions."""
     if who.role is Role.PUBLIC:
-        return _signin(request)
+        return signin_page(request, 401)
     today = ctx.clock().astimezone(CHINA_TZ).date()
     filters = {"name": name, "region": region}
     error = None
@@ -406,7 +373,7 @@ def registrations_page(
     status_code = 200
     if error is not None:
         status_code = 403 if error["code"] == "FORBIDDEN" else 422
-    return _render(
+    return render_console(
         request,
         who,
         "console_registrations.html",
@@ -436,7 +403,7 @@ def project_page(
     """工程植物检疫复验 / A greening project, its material and whether it can be certified;
     without an ID, the projects of the caller's district (or ``district``), 20 a page."""
     if who.role is Role.PUBLIC:
-        return _signin(request)
+        return signin_page(request, 401)
     project_id = project_id.strip()
     error = None
     view = None
@@ -482,7 +449,7 @@ def project_page(
     status_code = 200
     if error is not None:
         status_code = {"PROJECT_NOT_FOUND": 404, "FORBIDDEN": 403}.get(error["code"], 422)
-    return _render(
+    return render_console(
         request,
         who,
         "console_project.html",
